@@ -1,0 +1,114 @@
+"""The library API: one function per command. The CLI only maps its verbs onto these."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from veza_db import db, embedded
+from veza_db.errors import UsageError
+from veza_db.migrate import discover, runner, sumfile
+from veza_db.migrate.runner import Status, Step
+
+__all__ = [
+    "Status",
+    "Step",
+    "down",
+    "force",
+    "hash_migrations",
+    "server_start",
+    "server_status",
+    "server_stop",
+    "server_url",
+    "status",
+    "up",
+]
+
+
+def _directory(migrations: Path | str | None) -> Path:
+    return Path(migrations) if migrations is not None else discover.package_dir()
+
+
+def up(
+    database_url: str | None = None,
+    migrations: Path | str | None = None,
+    *,
+    to: int | None = None,
+    dry_run: bool = False,
+    lock_timeout: float = 60,
+    on_step: Callable[[Step], None] | None = None,
+) -> Status:
+    """Apply pending migrations (all, or up to version `to`); a dry run only reports them."""
+    directory = _directory(migrations)
+    runner.load(directory)  # a bad directory is reported before any server is started
+    return runner.up(
+        db.resolve(database_url), directory, to=to, dry_run=dry_run,
+        lock_timeout=lock_timeout, on_step=on_step,
+    )  # fmt: skip
+
+
+def down(
+    database_url: str | None = None,
+    migrations: Path | str | None = None,
+    *,
+    to: int | None = None,
+    steps: int | None = None,
+    all_versions: bool = False,
+    dry_run: bool = False,
+    lock_timeout: float = 60,
+    on_step: Callable[[Step], None] | None = None,
+) -> Status:
+    """Roll back newest first: to version `to`, by `steps` files, or everything with `all_versions`."""
+    if sum(x is not None and x is not False for x in (to, steps, all_versions or None)) != 1:
+        raise UsageError("down needs exactly one target: --to N, --steps K or --all")
+    directory = _directory(migrations)
+    runner.load(directory)
+    return runner.down(
+        db.resolve(database_url), directory, to=0 if all_versions else to, steps=steps,
+        dry_run=dry_run, lock_timeout=lock_timeout, on_step=on_step,
+    )  # fmt: skip
+
+
+def status(database_url: str | None = None, migrations: Path | str | None = None) -> Status:
+    """Applied and pending versions, and applied files that changed since they ran."""
+    directory = _directory(migrations)
+    runner.load(directory)
+    return runner.status(db.resolve(database_url), directory)
+
+
+def force(
+    version: int,
+    database_url: str | None = None,
+    migrations: Path | str | None = None,
+    *,
+    lock_timeout: float = 60,
+) -> Status:
+    """Record `version` as current and clean without running any SQL (recovery)."""
+    directory = _directory(migrations)
+    runner.load(directory)
+    return runner.force(db.resolve(database_url), directory, version, lock_timeout=lock_timeout)
+
+
+def hash_migrations(migrations: Path | str | None = None) -> Path:
+    """Write the directory's `veza.sum` from its current files; return its path."""
+    directory = _directory(migrations)
+    return sumfile.write(directory, discover.discover(directory))
+
+
+def server_start() -> str:
+    """Start the embedded PostgreSQL (created on first use); return its URL."""
+    return embedded.start()
+
+
+def server_stop() -> bool:
+    """Stop the embedded PostgreSQL; False when it was not running."""
+    return embedded.stop()
+
+
+def server_status() -> embedded.ServerStatus:
+    return embedded.status()
+
+
+def server_url() -> str:
+    """The embedded server's URL (starting it when needed), as psql accepts it."""
+    return embedded.start()

@@ -1,0 +1,273 @@
+"""The `veza-db` command line: parses options, calls `veza_db.api`, renders the result.
+
+Heavy modules (psycopg, pglast, rich) are imported inside the commands, so `--help` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+
+if TYPE_CHECKING:
+    from veza_db.migrate.runner import Status, Step
+
+app = typer.Typer(
+    help="The Veza backend's canonical V1 PostgreSQL schema, and the tools to apply, check and move to it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+server_app = typer.Typer(help="The embedded PostgreSQL under ./.veza-db/.", no_args_is_help=True)
+app.add_typer(server_app, name="server")
+
+_show_traceback = False
+
+DatabaseUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="PostgreSQL URL; default $VEZA_DATABASE_URL, else the embedded server.",
+        show_default=False,
+    ),
+]
+MigrationsOption = Annotated[
+    Path | None,
+    typer.Option("--migrations", help="Migrations directory; default the package's V1 migrations."),
+]
+LockTimeoutOption = Annotated[
+    float,
+    typer.Option("--lock-timeout", help="Seconds to wait for the migration lock before giving up (exit 3)."),
+]
+
+
+@app.callback()
+def _options(
+    traceback: Annotated[bool, typer.Option("--traceback", help="Show the full trace on errors.")] = False,
+) -> None:
+    global _show_traceback  # noqa: PLW0603 - one process, one invocation
+    _show_traceback = traceback
+
+
+def _print_step(step: Step) -> None:
+    arrow = "applied" if step.direction == "up" else "rolled back"
+    typer.echo(f"{arrow:<12} {step.name}.{step.direction}.sql  {step.execution_ms} ms")
+
+
+def _print_dry_step(step: Step) -> None:
+    typer.echo(f"-- would run {step.name}.{step.direction}.sql")
+    typer.echo(step.sql.rstrip() + "\n")
+
+
+def _version_line(status: Status) -> str:
+    where = "head" if status.current == status.head else f"head is {status.head}"
+    return f"version {status.current} ({where}){', DIRTY' if status.dirty else ''}"
+
+
+@app.command()
+def up(
+    database_url: DatabaseUrlOption = None,
+    migrations: MigrationsOption = None,
+    to: Annotated[int | None, typer.Option("--to", help="Stop at this version.")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the SQL that would run; change nothing.")
+    ] = False,
+    lock_timeout: LockTimeoutOption = 60,
+) -> None:
+    """Apply pending migrations, each file in its own transaction."""
+    from veza_db import api
+
+    status = api.up(
+        database_url, migrations, to=to, dry_run=dry_run, lock_timeout=lock_timeout,
+        on_step=_print_dry_step if dry_run else _print_step,
+    )  # fmt: skip
+    if dry_run:
+        typer.echo(f"-- dry run: nothing was changed; the database is at version {status.current}")
+    else:
+        typer.echo(_version_line(status))
+
+
+@app.command()
+def down(
+    database_url: DatabaseUrlOption = None,
+    migrations: MigrationsOption = None,
+    to: Annotated[int | None, typer.Option("--to", help="Roll back to this version.")] = None,
+    steps: Annotated[int | None, typer.Option("--steps", help="Roll back this many files.")] = None,
+    all_versions: Annotated[bool, typer.Option("--all", help="Roll back every migration.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the SQL that would run; change nothing.")
+    ] = False,
+    lock_timeout: LockTimeoutOption = 60,
+) -> None:
+    """Roll back, newest first: --to N, --steps K or --all (never all without --all)."""
+    from veza_db import api
+
+    status = api.down(
+        database_url, migrations, to=to, steps=steps, all_versions=all_versions, dry_run=dry_run,
+        lock_timeout=lock_timeout, on_step=_print_dry_step if dry_run else _print_step,
+    )  # fmt: skip
+    typer.echo(_version_line(status))
+
+
+def _status_json(status: Status, database: str) -> str:
+    return json.dumps(
+        {
+            "database": database,
+            "current": status.current,
+            "head": status.head,
+            "dirty": status.dirty,
+            "applied": [
+                {
+                    "version": a.version,
+                    "name": a.name,
+                    "checksum": a.checksum,
+                    "applied_at": a.applied_at.isoformat(),
+                    "execution_ms": a.execution_ms,
+                    "applied_by": a.applied_by,
+                }
+                for a in status.applied
+            ],
+            "untracked": status.untracked,
+            "pending": [{"version": m.version, "name": m.up.path.name} for m in status.pending],
+            "changed": status.changed,
+            "recovery": status.recovery,
+        },
+        indent=2,
+    )
+
+
+@app.command()
+def status(
+    database_url: DatabaseUrlOption = None,
+    migrations: MigrationsOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Applied and pending migrations; exit 3 if an applied file changed or the database is dirty."""
+    from veza_db import api, db
+
+    url = db.resolve(database_url)
+    result = api.status(url.url, migrations)
+    if as_json:
+        typer.echo(_status_json(result, str(url)))
+    else:
+        typer.echo(f"database  {url}")
+        typer.echo(_version_line(result))
+        for a in result.applied:
+            mark = "  CHANGED" if a.name in result.changed else ""
+            when = f"{a.applied_at:%Y-%m-%d %H:%M:%S %Z}"
+            typer.echo(f"  applied  {a.name:<40} {when}  {a.execution_ms:>6} ms  by {a.applied_by}{mark}")
+        for v in result.untracked:
+            typer.echo(f"  applied  version {v} (by another tool: no history row)")
+        for m in result.pending:
+            typer.echo(f"  pending  {m.up.path.name}")
+    if result.dirty:
+        _fail(3, result.recovery or "database is dirty")
+    if result.changed:
+        _fail(3, f"applied migration changed since it ran: {', '.join(result.changed)}")
+
+
+@app.command()
+def force(
+    version: Annotated[int, typer.Argument(help="The version to record as applied and clean.")],
+    database_url: DatabaseUrlOption = None,
+    migrations: MigrationsOption = None,
+    lock_timeout: LockTimeoutOption = 60,
+) -> None:
+    """Record VERSION as current and clean, running no SQL (recovery from a dirty state)."""
+    from veza_db import api
+
+    typer.echo(_version_line(api.force(version, database_url, migrations, lock_timeout=lock_timeout)))
+
+
+@app.command("hash")
+def hash_(migrations: MigrationsOption = None) -> None:
+    """Rewrite the migrations directory's veza.sum after an intended change."""
+    from veza_db import api
+
+    typer.echo(f"wrote {api.hash_migrations(migrations)}")
+
+
+@server_app.command("start")
+def server_start() -> None:
+    """Start the embedded server (created on first use) and print its URL."""
+    from veza_db import api
+
+    typer.echo(api.server_start())
+
+
+@server_app.command("stop")
+def server_stop() -> None:
+    """Stop the embedded server."""
+    from veza_db import api
+
+    typer.echo("stopped" if api.server_stop() else "not running")
+
+
+@server_app.command("status")
+def server_status() -> None:
+    """Whether the embedded server runs, where, and on which port."""
+    from veza_db import api
+
+    s = api.server_status()
+    if s.running:
+        typer.echo(f"running  pid {s.pid}  port {s.port}  data {s.data_dir}")
+        typer.echo(f"url      {s.url}")
+    else:
+        typer.echo(f"stopped  data {s.data_dir}{'' if s.initialized else ' (not created yet)'}")
+        raise typer.Exit(3)
+
+
+@server_app.command("url")
+def server_url() -> None:
+    """Print the embedded server's URL (starting it when needed), for psql and the Go service."""
+    from veza_db import api
+
+    typer.echo(api.server_url())
+
+
+def _fail(code: int, message: str) -> NoReturn:
+    from veza_db import secrets
+
+    for line in message.splitlines() or [message]:
+        typer.echo(f"error: {secrets.mask(line)}", err=True)
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    """Console entry point: run the app, turning our errors into one line and an exit code."""
+    from veza_db.errors import VezaError
+
+    try:
+        app()
+    except VezaError as exc:
+        if _show_traceback or os.environ.get("VEZA_TRACEBACK"):
+            import traceback
+
+            traceback.print_exc()
+        try:
+            _fail(exc.exit_code, str(exc))
+        except typer.Exit as done:
+            sys.exit(done.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("error: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        if _show_traceback or os.environ.get("VEZA_TRACEBACK"):
+            raise
+        from veza_db import secrets
+
+        detail = (secrets.mask(str(exc)).splitlines() or [""])[0]
+        typer.echo(
+            f"error: unexpected {type(exc).__name__}: {detail} (run with --traceback and report it)",
+            err=True,
+        )
+        sys.exit(4)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The migration runner: discover -> validate -> plan -> lock -> apply, one transaction per file."""

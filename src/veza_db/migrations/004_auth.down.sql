@@ -1,0 +1,10 @@
+-- 004_auth (down): drops the tables 004 up created, in reverse order (their indexes,
+-- constraints and triggers go with them).
+
+DROP TABLE email_verification_tokens;
+
+DROP TABLE password_reset_tokens;
+
+DROP TABLE refresh_tokens;
+
+DROP TABLE user_sessions;

@@ -1,0 +1,175 @@
+-- 004_auth: Auth domain - sessions and single-use / rotating tokens.
+--
+-- Creates: user_sessions, refresh_tokens, password_reset_tokens, email_verification_tokens
+-- (and their trg_<table>_updated_at triggers).
+--
+-- Why: login sessions (one per device), refresh-token rotation, and the e-mailed one-time
+-- links for password reset and address verification.
+--
+-- Deliberate choices:
+--   * No secret is stored: every token is kept as token_hash, the 32-byte SHA-256 digest of
+--     the random token (bytea, CHECK octet_length = 32, UNIQUE). A token presented by a client
+--     is hashed and looked up. user_sessions stores no token at all: a session is authenticated
+--     through its refresh tokens, and its id (carried in access tokens) is not a secret.
+--   * Everything here is owned by the user (CASCADE); refresh tokens are also owned by their
+--     session (CASCADE), so revoking by deleting a session removes its token family.
+--   * Rotation: refresh_tokens.replaced_by_id points to the token that superseded this one
+--     (self reference, SET NULL so purging the newer token never fails). Presenting a token
+--     that already has replaced_by_id set is reuse: revoke the whole session.
+--   * Token rows are mutated once (revoked_at / used_at / replaced_by_id), so they carry
+--     updated_at like every mutable table.
+--   * CHECK expires_at > created_at on every expiring row.
+--   * The *_expires_at indexes serve the purge job (`DELETE ... WHERE expires_at < $1`).
+--   * Every foreign key column leads a plain index (S6); the idx_<table>_<fk> indexes not listed
+--     below exist for joins and for cascades / SET NULL on parent deletes.
+--
+-- Hot-path indexes:
+--   * uq_refresh_tokens_token_hash - refresh: `WHERE token_hash = $1` (every token refresh).
+--   * uq_password_reset_tokens_token_hash, uq_email_verification_tokens_token_hash - link
+--     redemption by hash.
+--   * idx_user_sessions_user_id_last_seen_at - "your devices", most recent first.
+--   * idx_refresh_tokens_session_id - revoke a session's token family.
+
+-- Fail fast instead of queueing behind a long transaction (and blocking others behind us);
+-- LOCAL: both settings end with this migration's transaction.
+SET LOCAL lock_timeout = '5s';
+SET LOCAL statement_timeout = '60s';
+
+CREATE TABLE user_sessions (
+    id uuid NOT NULL DEFAULT uuidv7(),
+    user_id uuid NOT NULL,
+    ip inet NULL,
+    user_agent text NULL,
+    device_name text NULL,
+    last_seen_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    expires_at timestamptz NOT NULL,
+    revoked_at timestamptz NULL,
+    revoked_reason text NULL,
+    created_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    updated_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    CONSTRAINT pk_user_sessions PRIMARY KEY (id),
+    CONSTRAINT fk_user_sessions_user_id FOREIGN KEY (user_id)
+        REFERENCES users (id) ON DELETE CASCADE,
+    CONSTRAINT ck_user_sessions_user_agent_length CHECK (char_length(user_agent) <= 1024),
+    CONSTRAINT ck_user_sessions_device_name_length CHECK (char_length(device_name) <= 200),
+    CONSTRAINT ck_user_sessions_expires_at CHECK (expires_at > created_at),
+    CONSTRAINT ck_user_sessions_revoked_reason CHECK (
+        revoked_reason IN ('logout', 'logout_all', 'password_change', 'admin', 'token_reuse')
+    ),
+    CONSTRAINT ck_user_sessions_revocation CHECK ((revoked_at IS NULL) = (revoked_reason IS NULL))
+);
+
+CREATE INDEX idx_user_sessions_user_id_last_seen_at ON user_sessions (user_id, last_seen_at DESC);
+CREATE INDEX idx_user_sessions_expires_at ON user_sessions (expires_at);
+
+CREATE TRIGGER trg_user_sessions_updated_at
+    BEFORE UPDATE ON user_sessions
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+
+COMMENT ON TABLE user_sessions IS
+    'Auth: one login session per device, owned by the user (CASCADE). Holds no token: it is authenticated through its refresh_tokens.';
+COMMENT ON COLUMN user_sessions.ip IS 'Client IP address at login (or last refresh).';
+COMMENT ON COLUMN user_sessions.device_name IS 'Human label of the device, e.g. "Firefox on Linux", shown in the session list.';
+COMMENT ON COLUMN user_sessions.last_seen_at IS 'Last time the session was used (token refresh); updated at most every few minutes.';
+COMMENT ON COLUMN user_sessions.expires_at IS 'Absolute end of the session, whatever its refresh activity.';
+COMMENT ON COLUMN user_sessions.revoked_at IS 'When the session was ended early; NULL while valid.';
+COMMENT ON COLUMN user_sessions.revoked_reason IS 'Why it was revoked; set together with revoked_at.';
+
+CREATE TABLE refresh_tokens (
+    id uuid NOT NULL DEFAULT uuidv7(),
+    user_id uuid NOT NULL,
+    session_id uuid NOT NULL,
+    token_hash bytea NOT NULL,
+    expires_at timestamptz NOT NULL,
+    revoked_at timestamptz NULL,
+    replaced_by_id uuid NULL,
+    created_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    updated_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    CONSTRAINT pk_refresh_tokens PRIMARY KEY (id),
+    CONSTRAINT uq_refresh_tokens_token_hash UNIQUE (token_hash),
+    CONSTRAINT fk_refresh_tokens_user_id FOREIGN KEY (user_id)
+        REFERENCES users (id) ON DELETE CASCADE,
+    CONSTRAINT fk_refresh_tokens_session_id FOREIGN KEY (session_id)
+        REFERENCES user_sessions (id) ON DELETE CASCADE,
+    CONSTRAINT fk_refresh_tokens_replaced_by_id FOREIGN KEY (replaced_by_id)
+        REFERENCES refresh_tokens (id) ON DELETE SET NULL,
+    CONSTRAINT ck_refresh_tokens_token_hash_length CHECK (octet_length(token_hash) = 32),
+    CONSTRAINT ck_refresh_tokens_expires_at CHECK (expires_at > created_at),
+    CONSTRAINT ck_refresh_tokens_replaced_by_id CHECK (replaced_by_id <> id)
+);
+
+CREATE INDEX idx_refresh_tokens_user_id ON refresh_tokens (user_id);
+CREATE INDEX idx_refresh_tokens_session_id ON refresh_tokens (session_id);
+CREATE INDEX idx_refresh_tokens_replaced_by_id ON refresh_tokens (replaced_by_id);
+CREATE INDEX idx_refresh_tokens_expires_at ON refresh_tokens (expires_at);
+
+CREATE TRIGGER trg_refresh_tokens_updated_at
+    BEFORE UPDATE ON refresh_tokens
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+
+COMMENT ON TABLE refresh_tokens IS
+    'Auth: rotating refresh tokens, stored as SHA-256 hashes only. Owned by the user and by the session (CASCADE); each use replaces the token (replaced_by_id).';
+COMMENT ON COLUMN refresh_tokens.token_hash IS 'SHA-256 digest (32 bytes) of the opaque refresh token; the token itself is never stored.';
+COMMENT ON COLUMN refresh_tokens.revoked_at IS 'When the token was revoked (logout, rotation, reuse detection); NULL while usable.';
+COMMENT ON COLUMN refresh_tokens.replaced_by_id IS 'Rotation link: the token issued in exchange for this one. Presenting a token that has one is reuse.';
+
+CREATE TABLE password_reset_tokens (
+    id uuid NOT NULL DEFAULT uuidv7(),
+    user_id uuid NOT NULL,
+    token_hash bytea NOT NULL,
+    expires_at timestamptz NOT NULL,
+    used_at timestamptz NULL,
+    requested_ip inet NULL,
+    created_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    updated_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    CONSTRAINT pk_password_reset_tokens PRIMARY KEY (id),
+    CONSTRAINT uq_password_reset_tokens_token_hash UNIQUE (token_hash),
+    CONSTRAINT fk_password_reset_tokens_user_id FOREIGN KEY (user_id)
+        REFERENCES users (id) ON DELETE CASCADE,
+    CONSTRAINT ck_password_reset_tokens_token_hash_length CHECK (octet_length(token_hash) = 32),
+    CONSTRAINT ck_password_reset_tokens_expires_at CHECK (expires_at > created_at)
+);
+
+CREATE INDEX idx_password_reset_tokens_user_id ON password_reset_tokens (user_id);
+CREATE INDEX idx_password_reset_tokens_expires_at ON password_reset_tokens (expires_at);
+
+CREATE TRIGGER trg_password_reset_tokens_updated_at
+    BEFORE UPDATE ON password_reset_tokens
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+
+COMMENT ON TABLE password_reset_tokens IS
+    'Auth: single-use password reset links, stored as SHA-256 hashes only; owned by the user (CASCADE).';
+COMMENT ON COLUMN password_reset_tokens.token_hash IS 'SHA-256 digest (32 bytes) of the token sent by e-mail; the token itself is never stored.';
+COMMENT ON COLUMN password_reset_tokens.used_at IS 'When the link was redeemed; a used token is never accepted again.';
+COMMENT ON COLUMN password_reset_tokens.requested_ip IS 'Client IP address that requested the reset (abuse investigation).';
+
+CREATE TABLE email_verification_tokens (
+    id uuid NOT NULL DEFAULT uuidv7(),
+    user_id uuid NOT NULL,
+    email text NOT NULL,
+    token_hash bytea NOT NULL,
+    expires_at timestamptz NOT NULL,
+    used_at timestamptz NULL,
+    created_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    updated_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    CONSTRAINT pk_email_verification_tokens PRIMARY KEY (id),
+    CONSTRAINT uq_email_verification_tokens_token_hash UNIQUE (token_hash),
+    CONSTRAINT fk_email_verification_tokens_user_id FOREIGN KEY (user_id)
+        REFERENCES users (id) ON DELETE CASCADE,
+    CONSTRAINT ck_email_verification_tokens_email_length CHECK (char_length(email) BETWEEN 3 AND 254),
+    CONSTRAINT ck_email_verification_tokens_token_hash_length CHECK (octet_length(token_hash) = 32),
+    CONSTRAINT ck_email_verification_tokens_expires_at CHECK (expires_at > created_at)
+);
+
+CREATE INDEX idx_email_verification_tokens_user_id ON email_verification_tokens (user_id);
+CREATE INDEX idx_email_verification_tokens_expires_at ON email_verification_tokens (expires_at);
+
+CREATE TRIGGER trg_email_verification_tokens_updated_at
+    BEFORE UPDATE ON email_verification_tokens
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+
+COMMENT ON TABLE email_verification_tokens IS
+    'Auth: single-use e-mail address verification links, stored as SHA-256 hashes only; owned by the user (CASCADE).';
+COMMENT ON COLUMN email_verification_tokens.email IS 'Address being verified (the new one on an address change), as it was when the link was sent.';
+COMMENT ON COLUMN email_verification_tokens.token_hash IS 'SHA-256 digest (32 bytes) of the token sent by e-mail; the token itself is never stored.';
+COMMENT ON COLUMN email_verification_tokens.used_at IS 'When the link was redeemed; a used token is never accepted again.';

@@ -1,0 +1,6 @@
+-- 007_social (down): drops the tables 007 up created, in reverse order (their indexes,
+-- constraints and triggers go with them).
+
+DROP TABLE playlist_follows;
+
+DROP TABLE playlist_collaborators;
