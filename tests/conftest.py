@@ -128,3 +128,42 @@ def veza_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = Path(tempfile.mkdtemp(prefix="veza-home-"))
     path.chmod(0o755)
     return path
+
+
+_v1_templates: dict[str, str] = {}
+
+
+def v1_template(server: Server) -> str:
+    """A database on `server` migrated to V1 head once per session, to clone from."""
+    if server.admin_url not in _v1_templates:
+        from veza_db import api
+
+        name = server.create_database("v1_template")
+        api.up(server.url(name))
+        _v1_templates[server.admin_url] = name
+    return _v1_templates[server.admin_url]
+
+
+def _clone(server: Server, template: str) -> str:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server.admin_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template))
+        )
+    return name
+
+
+@pytest.fixture
+def v1_database(server: Server) -> Iterator[str]:
+    """A fresh database at V1 head on the primary server (cloned from a migrated template)."""
+    name = _clone(server, v1_template(server))
+    yield server.url(name)
+    server.drop_database(name)
+
+
+@pytest.fixture
+def any_v1_database(any_server: Server) -> Iterator[str]:
+    """A fresh database at V1 head, on the primary server and on PostgreSQL 15."""
+    name = _clone(any_server, v1_template(any_server))
+    yield any_server.url(name)
+    any_server.drop_database(name)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import run_cli
+from tests.test_v1_schema import INVENTORY
 
 
 @pytest.fixture
@@ -47,6 +48,8 @@ def test_up_with_no_database_configured_starts_the_embedded_server(
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert out.stdout.strip() == f"{parsed['head']}|f"
+    listed = subprocess.run([psql, url, "-c", r"\dt"], capture_output=True, text=True, check=True).stdout
+    assert all(f" {table} " in listed for table in INVENTORY)
 
     # A second command reuses the same server rather than starting another.
     assert run_cli("server", "start", env=home_env).stdout.strip() == url
