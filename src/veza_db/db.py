@@ -48,7 +48,7 @@ def connect(url: dburl.DatabaseUrl, *, autocommit: bool = False) -> psycopg.Conn
 
 def _connect_reason(exc: BaseException) -> str:
     # libpq reports "connection to server at ... failed: FATAL:  <reason>"; keep the reason.
-    text = " ".join(str(exc).split())
+    text = "; ".join(" ".join(line.split()) for line in str(exc).splitlines() if line.strip())
     for marker in ("FATAL: ", "failed: "):
         if marker in text:
             text = text.rsplit(marker, 1)[1]
