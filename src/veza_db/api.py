@@ -4,18 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from veza_db import db, embedded
 from veza_db.errors import UsageError
 from veza_db.migrate import discover, runner, sumfile
 from veza_db.migrate.runner import Status, Step
 
+if TYPE_CHECKING:
+    from veza_db.audit.engine import AuditResult
+
 __all__ = [
     "Status",
     "Step",
+    "audit",
     "down",
     "force",
     "hash_migrations",
+    "render_audit",
     "server_start",
     "server_status",
     "server_stop",
@@ -112,3 +118,27 @@ def server_status() -> embedded.ServerStatus:
 def server_url() -> str:
     """The embedded server's URL (starting it when needed), as psql accepts it."""
     return embedded.start()
+
+
+def audit(
+    target: str | None = None, *, database_url: str | None = None, policy: Path | str | None = None
+) -> AuditResult:
+    """Audit a database URL, a SQL file or a migrations directory (default: the configured database)."""
+    from veza_db.audit import target as audit_target
+
+    return audit_target.audit(target, database_url=database_url, policy_file=Path(policy) if policy else None)
+
+
+def render_audit(result: AuditResult, fmt: str = "md") -> str:
+    """The audit as `md` (the seed's shape), `json` or `sarif`."""
+    from importlib.metadata import version
+
+    from veza_db.audit.report import json_report, markdown, sarif
+
+    if fmt == "md":
+        return markdown.render(result)
+    if fmt == "json":
+        return json_report.render(result)
+    if fmt == "sarif":
+        return sarif.render(result, version("veza-db"))
+    raise UsageError(f"unknown format {fmt!r}; use md, json or sarif")

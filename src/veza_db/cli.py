@@ -184,6 +184,59 @@ def force(
     typer.echo(_version_line(api.force(version, database_url, migrations, lock_timeout=lock_timeout)))
 
 
+@app.command()
+def audit(
+    target: Annotated[
+        str | None,
+        typer.Argument(help="Database URL, .sql file or migrations directory; default the database."),
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="md, json or sarif.")] = "md",
+    policy: Annotated[
+        Path | None, typer.Option("--policy", help="Policy TOML; default the V1 policy.")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", help="Write the report here instead of stdout.")
+    ] = None,
+    fail_on: Annotated[
+        str, typer.Option("--fail-on", help="error, warning or never: when to exit 1.")
+    ] = "error",
+    explain: Annotated[str | None, typer.Option("--explain", help="Print a rule's documentation.")] = None,
+    list_rules: Annotated[bool, typer.Option("--list-rules", help="List the rules.")] = False,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """The seed's gap analysis, automated: rules over a database, a dump or migrations."""
+    from veza_db import api
+    from veza_db.audit import rules
+    from veza_db.errors import UsageError
+
+    if list_rules:
+        for rule in rules.RULES:
+            typer.echo(f"{rule.ID:<32} {rule.SEVERITY:<8} {rule.SUMMARY}")
+        return
+    if explain:
+        found = rules.by_id(explain)
+        if found is None:
+            raise UsageError(f"unknown rule {explain!r}; see `veza-db audit --list-rules`")
+        typer.echo(f"{found.ID} ({found.SEVERITY})\n\n{rules.documentation(found)}")
+        return
+    if fmt not in ("md", "json", "sarif"):
+        raise UsageError(f"unknown format {fmt!r}; use md, json or sarif")
+    if fail_on not in ("error", "warning", "never"):
+        raise UsageError(f"--fail-on {fail_on!r}: use error, warning or never")
+    result = api.audit(target, database_url=database_url, policy=policy)
+    report = api.render_audit(result, fmt)
+    if output:
+        try:
+            output.write_text(report)
+        except OSError as exc:
+            raise UsageError(f"cannot write {output}: {exc.strerror}") from None
+    else:
+        typer.echo(report, nl=False)
+    failing = {"error": ("error",), "warning": ("error", "warning"), "never": ()}[fail_on]
+    if any(f.severity in failing for f in result.findings):
+        raise typer.Exit(1)
+
+
 @app.command("hash")
 def hash_(migrations: MigrationsOption = None) -> None:
     """Rewrite the migrations directory's veza.sum after an intended change."""

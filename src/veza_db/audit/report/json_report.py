@@ -1,0 +1,49 @@
+"""The audit as JSON: `{"target", "summary", "findings": [...]}`, one finding per offending object."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from veza_db.audit.engine import AuditResult
+
+
+def summary(result: AuditResult) -> dict[str, Any]:
+    return {
+        "tables": len(result.tables),
+        "findings": len(result.findings),
+        "errors": result.count("error"),
+        "warnings": result.count("warning"),
+        "suppressed": result.suppressed,
+        "by_rule": dict(sorted(Counter(f.rule for f in result.findings).items())),
+    }
+
+
+def render(result: AuditResult) -> str:
+    findings = []
+    for f in result.findings:
+        item: dict[str, Any] = {
+            "rule": f.rule,
+            "severity": f.severity,
+            "schema": f.schema,
+            "table": f.table,
+            "column": f.column,
+            "domain": f.domain,
+            "object": f.object,
+            "message": f.message,
+        }
+        if f.current is not None:
+            item["current"] = f.current
+        if f.expected is not None:
+            item["expected"] = f.expected
+        if f.where is not None:
+            item["file"], item["line"] = f.where.file, f.where.line
+        findings.append(item)
+    document = {
+        "target": result.target,
+        "kind": result.kind,
+        "summary": summary(result),
+        "findings": findings,
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False)

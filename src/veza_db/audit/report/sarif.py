@@ -1,0 +1,81 @@
+"""The audit as SARIF 2.1.0: one result per finding, rule metadata from each rule's documentation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from veza_db.audit.engine import AuditResult
+from veza_db.audit.rules import RULES, documentation
+
+SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+_LEVELS = {"error": "error", "warning": "warning"}
+
+
+def _uri(file: str) -> str:
+    path = Path(file)
+    try:
+        return path.resolve().relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return path.resolve().as_uri()
+
+
+def _rule(rule_id: str, summary: str, doc: str, level: str) -> dict[str, Any]:
+    first = doc.split("\n\n", 1)[0].replace("\n", " ")
+    return {
+        "id": rule_id,
+        "name": "".join(part.capitalize() for part in rule_id.split("-")),
+        "shortDescription": {"text": summary},
+        "fullDescription": {"text": first},
+        "help": {"text": doc, "markdown": doc},
+        "defaultConfiguration": {"level": _LEVELS[level]},
+    }
+
+
+def render(result: AuditResult, version: str) -> str:
+    rules = [
+        _rule(
+            r.ID,
+            r.SUMMARY,
+            documentation(r),
+            result.policy.severity.get(r.ID, r.SEVERITY)
+            if result.policy.severity.get(r.ID, r.SEVERITY) != "off"
+            else r.SEVERITY,
+        )
+        for r in RULES
+    ]
+    index = {r.ID: i for i, r in enumerate(RULES)}
+    results = []
+    for f in result.findings:
+        item: dict[str, Any] = {
+            "ruleId": f.rule,
+            "ruleIndex": index[f.rule],
+            "level": _LEVELS[f.severity],
+            "message": {"text": f.message},
+            "logicalLocations": [{"fullyQualifiedName": f.object, "kind": "column" if f.column else "table"}],
+            "properties": {"domain": f.domain, "current": f.current, "expected": f.expected},
+        }
+        if f.where is not None:
+            item["locations"] = [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": _uri(f.where.file)},
+                        "region": {"startLine": f.where.line},
+                    },
+                    "logicalLocations": item["logicalLocations"],
+                }
+            ]
+        results.append(item)
+    document = {
+        "$schema": SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {"driver": {"name": "veza-db", "version": version, "rules": rules}},
+                "automationDetails": {"id": f"veza-db/audit/{result.kind}"},
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False)

@@ -1,0 +1,149 @@
+"""The schema model: plain frozen dataclasses, no behaviour beyond lookups.
+
+Every source of schema information (a live catalog, a dump, a migrations directory) becomes a
+`Catalog`; the audit, verify, docs and port read only this. Types are spelled as PostgreSQL's
+`format_type()` spells them (`bigint`, `timestamp with time zone`, `character varying(64)`);
+expressions (defaults, checks, predicates) are SQL text. `where` is the file and
+line that defined an object (None for a live database); it never takes part in comparisons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+
+@dataclass(frozen=True)
+class Location:
+    file: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    nullable: bool
+    default: str | None = None
+    identity: str | None = None  # "always" | "by default" for identity columns
+    comment: str | None = None
+    where: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class PrimaryKey:
+    name: str
+    columns: tuple[str, ...]
+    where: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class UniqueConstraint:
+    name: str
+    columns: tuple[str, ...]
+    where: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    name: str
+    columns: tuple[str, ...]
+    ref_schema: str
+    ref_table: str
+    ref_columns: tuple[str, ...]
+    on_delete: str  # NO ACTION | RESTRICT | CASCADE | SET NULL | SET DEFAULT
+    on_update: str
+    where: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class CheckConstraint:
+    name: str
+    expression: str
+    where: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Index:
+    """An index created on its own (indexes behind PRIMARY KEY / UNIQUE constraints are not here)."""
+
+    name: str
+    columns: tuple[str, ...]  # column names, or expressions in parentheses
+    unique: bool
+    predicate: str | None = None
+    method: str = "btree"
+    where: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Trigger:
+    name: str
+    function: str
+    definition: str
+    where: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Table:
+    schema: str
+    name: str
+    columns: tuple[Column, ...] = ()
+    primary_key: PrimaryKey | None = None
+    uniques: tuple[UniqueConstraint, ...] = ()
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    checks: tuple[CheckConstraint, ...] = ()
+    indexes: tuple[Index, ...] = ()
+    triggers: tuple[Trigger, ...] = ()
+    comment: str | None = None
+    where: Location | None = field(default=None, compare=False)
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    def column(self, name: str) -> Column | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+
+@dataclass(frozen=True)
+class Sequence:
+    schema: str
+    name: str
+    owned_by: tuple[str, str] | None = None  # (table, column)
+    where: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Function:
+    schema: str
+    name: str
+    arguments: str  # identity arguments, e.g. "integer, text"
+    definition: str = ""
+    where: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class View:
+    schema: str
+    name: str
+    materialized: bool = False
+    where: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """A whole database's (or file's) schema."""
+
+    source: str
+    tables: tuple[Table, ...] = ()
+    sequences: tuple[Sequence, ...] = ()
+    functions: tuple[Function, ...] = ()
+    views: tuple[View, ...] = ()
+    schemas: frozenset[str] = field(default_factory=frozenset)
+
+    @cached_property
+    def _by_name(self) -> dict[tuple[str, str], Table]:
+        return {(t.schema, t.name): t for t in self.tables}
+
+    def table(self, schema: str, name: str) -> Table | None:
+        return self._by_name.get((schema, name))

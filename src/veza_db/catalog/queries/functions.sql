@@ -1,0 +1,13 @@
+-- Functions and procedures outside the system schemas, except those of extensions.
+SELECT n.nspname AS schema,
+       p.proname AS name,
+       pg_get_function_identity_arguments(p.oid) AS arguments,
+       pg_get_functiondef(p.oid) AS definition
+FROM pg_proc p
+JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE p.prokind IN ('f', 'p')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp\_%'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass
+                  AND e.objid = p.oid AND e.deptype = 'e')
+ORDER BY n.nspname, p.proname, arguments

@@ -1,0 +1,19 @@
+-- Indexes created on their own (not the ones behind PRIMARY KEY / UNIQUE / EXCLUDE
+-- constraints), each key column or expression as pg_get_indexdef() prints it.
+SELECT i.indrelid::bigint AS oid,
+       ic.relname AS name,
+       i.indisunique AS is_unique,
+       ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, true)
+             FROM generate_series(1, i.indnkeyatts) AS k ORDER BY k) AS columns,
+       pg_get_expr(i.indpred, i.indrelid) AS predicate,
+       am.amname AS method
+FROM pg_index i
+JOIN pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_class c ON c.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_am am ON am.oid = ic.relam
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp\_%'
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = i.indexrelid
+                  AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x'))
+ORDER BY i.indrelid, ic.relname
