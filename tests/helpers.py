@@ -59,3 +59,12 @@ def run_sql(url: str, text: str) -> None:
     """Run statements that return no rows, committed, on a connection of their own."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(text.encode())
+
+
+def pg_dump_schema(url: str, bin_dir: Path | None, out: Path) -> Path:
+    """`pg_dump --schema-only` of `url` with the server's own pg_dump, written to `out`."""
+    binary = str(bin_dir / "pg_dump") if bin_dir else "pg_dump"
+    subprocess.run(
+        [binary, "--schema-only", "--no-owner", "-f", str(out), url], check=True, capture_output=True
+    )
+    return out

@@ -56,7 +56,8 @@ def check(ctx: Context) -> Iterator[Hit]:
             yield Hit(
                 function.schema,
                 None,
-                f"function {function.schema}.{function.name}({function.arguments}) is outside the owned schemas",
+                f"function {function.schema}.{function.name}({function.arguments}) is outside the owned"
+                " schemas",
                 object_name=f"{function.name}({function.arguments})",
                 current=function.schema,
                 expected=expected,

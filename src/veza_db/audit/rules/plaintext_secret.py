@@ -18,6 +18,7 @@ Good:
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator
 
 from veza_db.audit.findings import Context, Hit
@@ -32,7 +33,10 @@ _TEXT_TYPES = ("text", "character varying", "character", "bytea", "citext")
 
 
 def holds_secret(name: str, type_: str) -> bool:
-    parts = name.lower().split("_")
+    # Words of the name however it is written: snake_case, "Spaced Words", camelCase.
+    parts = [w for w in re.split(r"[^0-9a-z]+", re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()) if w]
+    if not parts:
+        return False
     if parts[-1] in _HASH_SUFFIXES or not type_.startswith(_TEXT_TYPES):
         return False
     pairs = set(itertools.pairwise(parts))
