@@ -13,6 +13,7 @@ from veza_db.migrate.runner import Status, Step
 
 if TYPE_CHECKING:
     from veza_db.audit.engine import AuditResult
+    from veza_db.roles import Applied
 
 __all__ = [
     "Status",
@@ -22,6 +23,9 @@ __all__ = [
     "force",
     "hash_migrations",
     "render_audit",
+    "roles_apply",
+    "roles_check",
+    "roles_plan",
     "server_start",
     "server_status",
     "server_stop",
@@ -43,13 +47,17 @@ def up(
     dry_run: bool = False,
     lock_timeout: float = 60,
     on_step: Callable[[Step], None] | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> Status:
-    """Apply pending migrations (all, or up to version `to`); a dry run only reports them."""
+    """Apply pending migrations (all, or up to version `to`); a dry run only reports them.
+
+    `on_warning` hears about risky but allowed situations, such as migrating as a superuser in a
+    database whose tables belong to an owner role."""
     directory = _directory(migrations)
     runner.load(directory)  # a bad directory is reported before any server is started
     return runner.up(
         db.resolve(database_url), directory, to=to, dry_run=dry_run,
-        lock_timeout=lock_timeout, on_step=on_step,
+        lock_timeout=lock_timeout, on_step=on_step, on_warning=on_warning,
     )  # fmt: skip
 
 
@@ -142,3 +150,52 @@ def render_audit(result: AuditResult, fmt: str = "md") -> str:
     if fmt == "sarif":
         return sarif.render(result, version("veza-db"))
     raise UsageError(f"unknown format {fmt!r}; use md, json or sarif")
+
+
+def roles_plan(
+    database_url: str | None = None,
+    *,
+    owner: str = "veza_owner",
+    app: str = "veza_app",
+    readonly: str = "veza_readonly",
+    chat: str = "veza_chat",
+) -> str:
+    """The SQL (a psql script, one transaction) that gives the database the least-privilege model."""
+    from veza_db import roles
+
+    model = roles.Roles(owner, app, readonly, chat)
+    model.validate()  # bad names are reported before any server is started
+    return roles.render(db.resolve(database_url), model)
+
+
+def roles_apply(
+    database_url: str | None = None,
+    *,
+    owner: str = "veza_owner",
+    app: str = "veza_app",
+    readonly: str = "veza_readonly",
+    chat: str = "veza_chat",
+    lock_timeout: float = 5,
+) -> Applied:
+    """Create the missing roles and set every privilege of the model, in one transaction."""
+    from veza_db import roles
+
+    model = roles.Roles(owner, app, readonly, chat)
+    model.validate()
+    return roles.apply(db.resolve(database_url), model, lock_timeout=lock_timeout)
+
+
+def roles_check(
+    database_url: str | None = None,
+    *,
+    owner: str = "veza_owner",
+    app: str = "veza_app",
+    readonly: str = "veza_readonly",
+    chat: str = "veza_chat",
+) -> list[str]:
+    """Every privilege that differs from the model, one line each; empty when clean."""
+    from veza_db import roles
+
+    model = roles.Roles(owner, app, readonly, chat)
+    model.validate()
+    return roles.check(db.resolve(database_url), model)

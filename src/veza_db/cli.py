@@ -85,6 +85,7 @@ def up(
     status = api.up(
         database_url, migrations, to=to, dry_run=dry_run, lock_timeout=lock_timeout,
         on_step=_print_dry_step if dry_run else _print_step,
+        on_warning=lambda text: typer.echo(f"warning: {text}", err=True),
     )  # fmt: skip
     if dry_run:
         typer.echo(f"-- dry run: nothing was changed; the database is at version {status.current}")
@@ -235,6 +236,57 @@ def audit(
     failing = {"error": ("error",), "warning": ("error", "warning"), "never": ()}[fail_on]
     if any(f.severity in failing for f in result.findings):
         raise typer.Exit(1)
+
+
+@app.command("roles")
+def roles_(
+    database_url: DatabaseUrlOption = None,
+    owner: Annotated[
+        str, typer.Option("--owner", help="Owns public and everything in it; migrations run as it.")
+    ] = "veza_owner",
+    app_role: Annotated[
+        str, typer.Option("--app", help="The API at run time: SELECT/INSERT/UPDATE/DELETE on V1 tables.")
+    ] = "veza_app",
+    readonly: Annotated[
+        str, typer.Option("--readonly", help="SELECT on V1 tables, credentials excepted.")
+    ] = "veza_readonly",
+    chat: Annotated[
+        str, typer.Option("--chat", help="The chat server: owns schema chat, reads users' public columns.")
+    ] = "veza_chat",
+    do_apply: Annotated[
+        bool, typer.Option("--apply", help="Run the SQL in one transaction (as a superuser).")
+    ] = False,
+    do_check: Annotated[
+        bool, typer.Option("--check", help="Report privileges that differ from the model; exit 1 if any.")
+    ] = False,
+    lock_timeout: Annotated[
+        float, typer.Option("--lock-timeout", help="Seconds to wait for each table lock (--apply); exit 3.")
+    ] = 5,
+) -> None:
+    """Least-privilege roles: print the SQL (default), --apply it, or --check the database against it."""
+    from veza_db import api
+
+    if do_apply and do_check:
+        _fail(2, "roles takes --apply or --check, not both")
+    names = {"owner": owner, "app": app_role, "readonly": readonly, "chat": chat}
+    if do_check:
+        findings = api.roles_check(database_url, **names)
+        for line in findings:
+            typer.echo(line)
+        if findings:
+            _fail(1, f"{len(findings)} differences from the model; `veza-db roles --apply` restores them")
+        typer.echo("privileges match the model")
+    elif do_apply:
+        applied = api.roles_apply(database_url, lock_timeout=lock_timeout, **names)
+        for name in applied.created_roles:
+            typer.echo(f"created role  {name}  (NOLOGIN: give it LOGIN and a password to use it)")
+        typer.echo(f"applied      {len(applied.statements)} statements in one transaction")
+        for line in applied.findings:
+            typer.echo(f"warning: {line}", err=True)
+        if applied.findings:
+            raise typer.Exit(1)
+    else:
+        typer.echo(api.roles_plan(database_url, **names), nl=False)
 
 
 @app.command("hash")

@@ -7,8 +7,9 @@ Four roles, all created `NOLOGIN` when missing (the operator grants LOGIN and pa
   USAGE and CREATE on `public`. Migrations run as this role, so that the default privileges
   below reach the tables they add.
 - app (`veza_app`, the API at run time): USAGE on `public`; SELECT, INSERT, UPDATE, DELETE on
-  every V1 table (not on the runner's version tables); EXECUTE on the `public` functions (the
-  15-17 `uuidv7()` behind every id default). No TRUNCATE, REFERENCES, TRIGGER; CREATE nowhere.
+  every V1 table (not on the runner's version tables); USAGE, SELECT on sequences; EXECUTE on
+  the `public` functions other than trigger functions (the 15-17 `uuidv7()` behind every id
+  default; the chat role gets it too). No TRUNCATE, REFERENCES, TRIGGER; CREATE nowhere.
 - readonly (`veza_readonly`): USAGE on `public`; SELECT on every table, except the secret
   columns (`password_hash`, `token_hash`): on a table holding one it gets every other column.
 - chat (`veza_chat`): owns schema `chat`; on `public` only USAGE, SELECT on
@@ -141,6 +142,7 @@ class Routine:
     name: str
     args: str
     owner: str
+    is_trigger: bool = False  # returns trigger or event_trigger: never called directly
 
     @property
     def qualname(self) -> str:
@@ -214,7 +216,8 @@ ORDER BY n.nspname, c.relname
 """
 
 _ROUTINES_SQL = """
-SELECT n.nspname, p.proname, pg_get_function_identity_arguments(p.oid), pg_get_userbyid(p.proowner)
+SELECT n.nspname, p.proname, pg_get_function_identity_arguments(p.oid), pg_get_userbyid(p.proowner),
+    p.prorettype IN ('trigger'::regtype, 'event_trigger'::regtype)
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname = ANY(%s) AND p.prokind IN ('f', 'p')
   AND NOT EXISTS (SELECT 1 FROM pg_depend e
@@ -247,8 +250,8 @@ def read_catalog(conn: Conn, roles: Roles) -> Catalog:
         for s, n, k, o, cols, owned in conn.execute(_RELATIONS_SQL.encode(), (schemas,))
     )
     routines = tuple(
-        Routine(str(s), str(n), str(a), str(o))
-        for s, n, a, o in conn.execute(_ROUTINES_SQL.encode(), (schemas,))
+        Routine(str(s), str(n), str(a), str(o), bool(t))
+        for s, n, a, o, t in conn.execute(_ROUTINES_SQL.encode(), (schemas,))
     )
     types = tuple(
         TypeObject(str(s), str(n), str(k), str(o))
@@ -318,6 +321,10 @@ def _sorted(privileges: Iterable[str]) -> list[str]:
     return sorted(privileges, key=lambda p: (_ORDER.index(p) if p in _ORDER else len(_ORDER), p))
 
 
+# Between the objects of a GRANT or REVOKE: one per line, so that the printed plan reads well.
+_LIST = sql.SQL(",\n    ")
+
+
 def _idents(names: Iterable[str]) -> sql.Composed:
     return sql.SQL(", ").join(sql.Identifier(n) for n in names)
 
@@ -376,11 +383,11 @@ def plan(roles: Roles, catalog: Catalog) -> list[sql.Composed]:
     for keyword, group in (("TABLE", tables), ("SEQUENCE", sequences)):
         if not group:
             continue
-        objects = q(", ").join(r.ident for r in group)
+        objects = _LIST.join(r.ident for r in group)
         out.append(q("REVOKE ALL ON {} {} FROM PUBLIC, {}").format(q(keyword), objects, _idents(runtime)))
         out += _grant_statements(keyword, group, grants, runtime)
 
-    routines = [r for r in catalog.routines if r.schema == PUBLIC_SCHEMA]
+    routines = [r for r in catalog.routines if r.schema == PUBLIC_SCHEMA and not r.is_trigger]
     if routines:
         # PUBLIC keeps PostgreSQL's default EXECUTE on functions; the explicit grant says that
         # the app's inserts (and the chat tables' id defaults) need uuidv7() on PostgreSQL 15-17.
@@ -419,7 +426,6 @@ def _grant_statements(
 ) -> list[sql.Composed]:
     """GRANTs for `group`: table-level ones batched by (grantee, privileges), column-level per table."""
     q = sql.SQL
-    names = {r.qualname: r for r in group}
     out: list[sql.Composed] = []
     for grantee in grantees:
         batches: dict[frozenset[str], list[Relation]] = {}
@@ -432,7 +438,7 @@ def _grant_statements(
                 q("GRANT {} ON {} {} TO {}").format(
                     _keywords(privileges),
                     q(keyword),
-                    q(", ").join(r.ident for r in rels),
+                    _LIST.join(r.ident for r in rels),
                     sql.Identifier(grantee),
                 )
             )
@@ -450,7 +456,7 @@ def _grant_statements(
             ]
             out.append(
                 q("GRANT {} ON {} {} TO {}").format(
-                    q(", ").join(clauses), q(keyword), names[rel.qualname].ident, sql.Identifier(grantee)
+                    q(", ").join(clauses), q(keyword), rel.ident, sql.Identifier(grantee)
                 )
             )
     return out
@@ -774,3 +780,32 @@ def _default_findings(conn: Conn, roles: Roles, existing: frozenset[str]) -> lis
         if missing:
             findings.append(f"{what}: {who} lacks {', '.join(_sorted(missing))}")
     return findings
+
+
+# ---- a hint for `veza-db up` ---------------------------------------------------------------------
+
+# The role that owns the migration table and has set default privileges in `public` (so: the
+# owner role of this model, whatever its name), when the current user is a superuser other than
+# it. Tables a superuser creates are the superuser's: the default privileges do not reach them.
+MIGRATING_AS_SUPERUSER_SQL = """
+SELECT o.rolname
+FROM pg_class c
+JOIN pg_roles o ON o.oid = c.relowner
+JOIN pg_roles me ON me.rolname = current_user
+WHERE c.oid = to_regclass('public.schema_migrations')
+  AND me.rolsuper AND o.oid <> me.oid
+  AND EXISTS (SELECT 1 FROM pg_default_acl d
+              WHERE d.defaclrole = o.oid AND d.defaclnamespace = 'public'::regnamespace)
+"""
+
+
+def migrating_as_superuser(conn: Conn) -> str | None:
+    """A one-line warning when migrations are about to run as a superuser instead of the owner role."""
+    row = conn.execute(MIGRATING_AS_SUPERUSER_SQL).fetchone()
+    if row is None:
+        return None
+    return (
+        f"running as a superuser, but {row[0]} owns this database's tables: what this run creates "
+        f"will be the superuser's and the app will get no privileges on it; run migrations as {row[0]}, "
+        "or `veza-db roles --apply` afterwards"
+    )

@@ -102,7 +102,7 @@ def _build(rows: dict[str, list[dict[str, Any]]], source: str) -> Catalog:
         indexes[r["oid"]].append(
             Index(
                 r["name"],
-                tuple(_index_column(c) for c in r["columns"]),
+                tuple(r["columns"]),
                 r["is_unique"],
                 r["predicate"],
                 r["method"],
@@ -148,10 +148,3 @@ def _build(rows: dict[str, list[dict[str, Any]]], source: str) -> Catalog:
         views=tuple(views),
         schemas=frozenset(r["name"] for r in rows["schemas"]),
     )
-
-
-def _index_column(definition: str) -> str:
-    """A plain column as its name; an expression in parentheses, as CREATE INDEX writes it."""
-    from veza_db.catalog import expr
-
-    return expr.index_key(definition)

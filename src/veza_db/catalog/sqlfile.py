@@ -11,6 +11,8 @@ import bisect
 import json
 from pathlib import Path
 
+import orjson
+
 from veza_db.catalog.builder import Builder
 from veza_db.catalog.model import Catalog
 from veza_db.errors import UsageError
@@ -96,7 +98,7 @@ def parse(text: str, name: str) -> tuple[list[dict[str, object]], _Lines]:
 
     cleaned = blank_non_sql(text)
     try:
-        tree = json.loads(parse_sql_json(cleaned))
+        tree = orjson.loads(parse_sql_json(cleaned))
     except ParseError as exc:
         offset = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
         line = cleaned.count("\n", 0, max(offset, 0)) + 1

@@ -127,6 +127,7 @@ def up(
     dry_run: bool = False,
     lock_timeout: float = 60,
     on_step: Callable[[Step], None] | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> Status:
     """Apply pending migrations up to `to` (default: head); return the resulting status."""
     migrations = load(directory)
@@ -141,6 +142,11 @@ def up(
             history.ensure_tables(conn)
             current = _status(conn, migrations)
         _refuse_unsafe(current, migrations)
+        if on_warning is not None:
+            from veza_db import roles
+
+            if warning := roles.migrating_as_superuser(conn):
+                on_warning(warning)
         if target < current.current:
             raise UsageError(
                 f"--to {target} is below the current version {current.current}; "

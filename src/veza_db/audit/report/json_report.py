@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from typing import Any
+
+import orjson
 
 from veza_db.audit.engine import AuditResult
 
@@ -46,4 +47,4 @@ def render(result: AuditResult) -> str:
         "summary": summary(result),
         "findings": findings,
     }
-    return json.dumps(document, indent=2, ensure_ascii=False)
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode()

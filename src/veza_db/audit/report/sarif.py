@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from veza_db.audit.engine import AuditResult
 from veza_db.audit.rules import RULES, documentation
@@ -78,4 +79,4 @@ def render(result: AuditResult, version: str) -> str:
             }
         ],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False)
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode()

@@ -32,7 +32,13 @@ _HASH_SUFFIXES = {"hash", "hashed", "digest", "hmac", "sha256", "bcrypt", "argon
 _TEXT_TYPES = ("text", "character varying", "character", "bytea", "citext")
 
 
+_HINTS = ("token", "pass", "secret", "key", "credential", "pin")
+
+
 def holds_secret(name: str, type_: str) -> bool:
+    lowered = name.lower()
+    if not any(hint in lowered for hint in _HINTS):
+        return False  # most columns: no need to split the name into words
     # Words of the name however it is written: snake_case, "Spaced Words", camelCase.
     parts = [w for w in re.split(r"[^0-9a-z]+", re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()) if w]
     if not parts:

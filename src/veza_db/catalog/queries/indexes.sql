@@ -1,9 +1,11 @@
 -- Indexes created on their own (not the ones behind PRIMARY KEY / UNIQUE / EXCLUDE
--- constraints), each key column or expression as pg_get_indexdef() prints it.
+-- constraints): each key is a column name, or an expression in parentheses.
 SELECT i.indrelid::bigint AS oid,
        ic.relname AS name,
        i.indisunique AS is_unique,
-       ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, true)
+       ARRAY(SELECT CASE WHEN i.indkey[k - 1] = 0 THEN '(' || pg_get_indexdef(i.indexrelid, k, true) || ')'
+                         ELSE (SELECT a.attname FROM pg_attribute a
+                               WHERE a.attrelid = i.indrelid AND a.attnum = i.indkey[k - 1]) END
              FROM generate_series(1, i.indnkeyatts) AS k ORDER BY k) AS columns,
        pg_get_expr(i.indpred, i.indrelid) AS predicate,
        am.amname AS method

@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print figures against a floor measured in the same run."""
