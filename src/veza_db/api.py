@@ -14,11 +14,13 @@ from veza_db.migrate.runner import Status, Step
 if TYPE_CHECKING:
     from veza_db.audit.engine import AuditResult
     from veza_db.roles import Applied
+    from veza_db.verify import VerifyResult
 
 __all__ = [
     "Status",
     "Step",
     "audit",
+    "docs",
     "down",
     "force",
     "hash_migrations",
@@ -32,6 +34,7 @@ __all__ = [
     "server_url",
     "status",
     "up",
+    "verify",
 ]
 
 
@@ -199,3 +202,37 @@ def roles_check(
     model = roles.Roles(owner, app, readonly, chat)
     model.validate()
     return roles.check(db.resolve(database_url), model)
+
+
+def verify(database_url: str | None = None, migrations: Path | str | None = None) -> VerifyResult:
+    """Compare a database with the canonical schema its migrations define (drift)."""
+    from veza_db import verify as drift
+
+    directory = _directory(migrations)
+    runner.load(directory)
+    return drift.verify(db.resolve(database_url), directory)
+
+
+def docs(
+    database_url: str | None = None, out: Path | str = "docs/schema", migrations: Path | str | None = None
+) -> list[Path]:
+    """Write the schema reference (Markdown + Mermaid ER diagrams) into `out`.
+
+    With a database URL (argument or VEZA_DATABASE_URL) it documents that database; otherwise the
+    canonical schema, built from the migrations on the embedded server."""
+    from veza_db import dburl
+    from veza_db import docs as reference
+    from veza_db.audit import policy
+    from veza_db.catalog import live
+
+    directory = _directory(migrations)
+    configured = dburl.configured(database_url)
+    if configured is not None:
+        files = reference.render(
+            live.load(configured), policy.default(), title=f"Schema reference: {configured.dbname}"
+        )
+    else:
+        runner.load(directory)
+        with reference.canonical_catalog(directory) as catalog:
+            files = reference.render(catalog, policy.default())
+    return reference.write(files, Path(out))

@@ -238,6 +238,65 @@ def audit(
         raise typer.Exit(1)
 
 
+@app.command()
+def verify(
+    target: Annotated[
+        str | None, typer.Argument(help="Database URL; default the configured database.")
+    ] = None,
+    database_url: DatabaseUrlOption = None,
+    migrations: MigrationsOption = None,
+    fmt: Annotated[str, typer.Option("--format", help="md or json.")] = "md",
+) -> None:
+    """Drift: compare the database with the canonical schema, object by object; exit 1 on drift."""
+    from veza_db import api
+    from veza_db.errors import UsageError
+
+    if fmt not in ("md", "json"):
+        raise UsageError(f"unknown format {fmt!r}; use md or json")
+    result = api.verify(target or database_url, migrations)
+    if fmt == "json":
+        typer.echo(
+            json.dumps(
+                {
+                    "database": result.database,
+                    "drift": result.drift,
+                    "version": result.version,
+                    "head": result.head,
+                    "dirty": result.dirty,
+                    "canonical_on": result.canonical_on,
+                    "problems": result.problems,
+                    "differences": [d.__dict__ for d in result.differences],
+                },
+                indent=2,
+            )
+        )
+    elif result.drift:
+        typer.echo(
+            f"drift in {result.database} ({len(result.problems)} differences from the canonical schema):"
+        )
+        for line in result.problems:
+            typer.echo(f"  {line}")
+    else:
+        typer.echo(f"no drift: {result.database} is exactly the canonical schema at version {result.head}")
+    if result.drift:
+        raise typer.Exit(1)
+
+
+@app.command()
+def docs(
+    database_url: DatabaseUrlOption = None,
+    out: Annotated[Path, typer.Option("--out", help="Directory for the Markdown files.")] = Path(
+        "docs/schema"
+    ),
+    migrations: MigrationsOption = None,
+) -> None:
+    """Write the schema reference (Markdown, Mermaid ER diagrams) from the catalog and its comments."""
+    from veza_db import api
+
+    written = api.docs(database_url, out, migrations)
+    typer.echo(f"wrote {len(written)} files to {out}")
+
+
 @app.command("roles")
 def roles_(
     database_url: DatabaseUrlOption = None,
@@ -343,6 +402,12 @@ def _fail(code: int, message: str) -> NoReturn:
     raise typer.Exit(code)
 
 
+def _is_driver_error(exc: BaseException) -> bool:
+    """A psycopg error that no command turned into one of ours: still a database error (exit 4)."""
+    psycopg = sys.modules.get("psycopg")
+    return psycopg is not None and isinstance(exc, psycopg.Error)
+
+
 def main() -> None:
     """Console entry point: run the app, turning our errors into one line and an exit code."""
     from veza_db.errors import VezaError
@@ -362,6 +427,11 @@ def main() -> None:
         typer.echo("error: interrupted", err=True)
         sys.exit(130)
     except Exception as exc:
+        if _is_driver_error(exc) and not (_show_traceback or os.environ.get("VEZA_TRACEBACK")):
+            from veza_db import db
+
+            typer.echo(f"error: database error: {db.first_line(exc)}", err=True)
+            sys.exit(4)
         if _show_traceback or os.environ.get("VEZA_TRACEBACK"):
             raise
         from veza_db import secrets

@@ -36,24 +36,23 @@ def _query(name: str) -> bytes:
 
 def load(url: dburl.DatabaseUrl) -> Catalog:
     """Read the whole schema of the database at `url` (read-only)."""
-    import psycopg
-
     with db.connect(url) as conn:
-        try:
-            return load_connection(conn, str(url))
-        except psycopg.Error as exc:
-            raise DatabaseError(f"cannot read the catalog of {url}: {db.first_line(exc)}") from None
+        return load_connection(conn, str(url))
 
 
 def load_connection(conn: psycopg.Connection[Any], source: str) -> Catalog:
     """Read the schema through an open connection, in one read-only snapshot."""
+    import psycopg
     from psycopg.rows import dict_row
 
-    with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
-        cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        # Qualify every name as pg_dump does, so a live database and its dump read the same.
-        cur.execute("SET LOCAL search_path = ''")
-        rows = {name: cur.execute(_query(name)).fetchall() for name in _QUERIES}
+    try:
+        with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+            cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            # Qualify every name as pg_dump does, so a live database and its dump read the same.
+            cur.execute("SET LOCAL search_path = ''")
+            rows = {name: cur.execute(_query(name)).fetchall() for name in _QUERIES}
+    except psycopg.Error as exc:
+        raise DatabaseError(f"cannot read the catalog of {source}: {db.first_line(exc)}") from None
     return _build(rows, source)
 
 
