@@ -13,6 +13,8 @@ from veza_db.migrate.runner import Status, Step
 
 if TYPE_CHECKING:
     from veza_db.audit.engine import AuditResult
+    from veza_db.port.plan import TablePlan
+    from veza_db.port.run import PortReport, Progress
     from veza_db.roles import Applied
     from veza_db.verify import VerifyResult
 
@@ -24,6 +26,7 @@ __all__ = [
     "down",
     "force",
     "hash_migrations",
+    "port",
     "render_audit",
     "roles_apply",
     "roles_check",
@@ -236,3 +239,34 @@ def docs(
         with reference.canonical_catalog(directory) as catalog:
             files = reference.render(catalog, policy.default())
     return reference.write(files, Path(out))
+
+
+def port(
+    source_url: str,
+    target_url: str,
+    mapping: Path | str | None = None,
+    *,
+    dry_run: bool = False,
+    resume: bool = False,
+    cleanup: bool = False,
+    progress: Progress | None = None,
+    on_plan: Callable[[TablePlan, str, int], None] | None = None,
+) -> PortReport:
+    """Copy an existing database's data into a V1 database (at head, empty), then verify it."""
+    from veza_db import dburl
+    from veza_db.port import mapping as port_mapping
+    from veza_db.port import run
+
+    source, target = dburl.parse(source_url), dburl.parse(target_url)
+    chosen = Path(mapping) if mapping else None
+    port_mapping.load(chosen)  # a bad mapping file is reported before any connection
+    return run.port(
+        source,
+        target,
+        chosen,
+        dry_run=dry_run,
+        resume=resume,
+        cleanup=cleanup,
+        progress=progress,
+        on_plan=on_plan,
+    )

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -295,6 +297,97 @@ def docs(
 
     written = api.docs(database_url, out, migrations)
     typer.echo(f"wrote {len(written)} files to {out}")
+
+
+@app.command()
+def port(
+    source: Annotated[
+        str, typer.Option("--from", help="URL of the database to copy from.", show_default=False)
+    ],
+    target: Annotated[str, typer.Option("--to", help="URL of the V1 database to fill (at head, empty).")],
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", help="Mapping TOML; default Lab -> V1.")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; copy nothing.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Carry on after an interrupted port.")] = False,
+    cleanup: Annotated[
+        bool, typer.Option("--cleanup", help="Drop the bookkeeping schema once verified.")
+    ] = False,
+    fmt: Annotated[str, typer.Option("--format", help="md or json.")] = "md",
+) -> None:
+    """Move an existing database's data into V1: deterministic ids, nothing lost, resumable."""
+    from veza_db import api
+    from veza_db.errors import UsageError
+    from veza_db.port import run
+
+    if fmt not in ("md", "json"):
+        raise UsageError(f"unknown format {fmt!r}; use md or json")
+
+    def show_plan(plan: object, query: str, rows: int) -> None:
+        typer.echo(f"{plan.target}  <-  {plan.source}  ({rows} rows)")  # type: ignore[attr-defined]
+        typer.echo(f"    {query}")
+
+    with _port_progress(enabled=not dry_run and fmt == "md") as progress:
+        report = api.port(
+            source, target, mapping, dry_run=dry_run, resume=resume, cleanup=cleanup,
+            progress=progress, on_plan=show_plan,
+        )  # fmt: skip
+    if dry_run:
+        typer.echo(f"-- dry run: {len(report.tables)} tables, nothing was copied")
+        return
+    if fmt == "json":
+        typer.echo(
+            json.dumps(
+                {
+                    "source": report.source, "target": report.target, "ok": report.ok,
+                    "tables": [dict(t.__dict__, ok=t.ok) for t in report.tables],
+                    "broken_foreign_keys": report.broken_foreign_keys,
+                    "plaintext_left": report.plaintext_left,
+                },
+                indent=2,
+            )
+        )  # fmt: skip
+    else:
+        typer.echo(f"{'table':<28} {'source':>10} {'target':>10}  checksum  {'seconds':>8}")
+        for t in report.tables:
+            state = "ok" if t.ok else "MISMATCH"
+            note = "  (earlier run)" if t.resumed else ""
+            typer.echo(
+                f"{t.target:<28} {t.source_rows:>10} {t.target_rows:>10}  {state:<8}  {t.seconds:>8.2f}{note}"
+            )
+        typer.echo("every foreign key holds" if not report.broken_foreign_keys else "BROKEN foreign keys:")
+        for line in report.broken_foreign_keys:
+            typer.echo(f"  {line}")
+    run.require_ok(report)
+
+
+@contextmanager
+def _port_progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
+    """Rich progress bars on a terminal; a plain line per finished table otherwise."""
+    if not enabled:
+        yield None
+        return
+    if not sys.stderr.isatty():
+
+        def plain(table: str, done: int, expected: int) -> None:
+            if done >= expected:
+                typer.echo(f"copied {table}: {done} rows", err=True)
+
+        yield plain
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.speed} rows/s"), TimeRemainingColumn())  # fmt: skip
+    with Progress(*columns, transient=False) as bars:
+        tasks: dict[str, object] = {}
+
+        def update(table: str, done: int, expected: int) -> None:
+            if table not in tasks:
+                tasks[table] = bars.add_task(table, total=max(expected, 1))
+            bars.update(tasks[table], completed=done)  # type: ignore[arg-type]
+
+        yield update
 
 
 @app.command("roles")
