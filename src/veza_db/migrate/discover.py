@@ -102,7 +102,26 @@ def _read_script(path: Path, problems: list[str]) -> Script | None:
         problems.append(f"{path.name}: empty (no SQL statement); write the migration or remove it")
         return None
     first_line = text.lstrip().split("\n", 1)[0].strip()
-    return Script(path, text, statements, transactional=first_line != NO_TRANSACTION)
+    transactional = first_line != NO_TRANSACTION
+    if transactional and (control := _transaction_control(statements)) is not None:
+        problems.append(
+            f"{path.name}:{control.line}: transaction control inside a migration; the runner runs each file "
+            f"in one transaction (remove it, or make `{NO_TRANSACTION}` the first line)"
+        )
+        return None
+    return Script(path, text, statements, transactional=transactional)
+
+
+def _transaction_control(statements: tuple[Statement, ...]) -> Statement | None:
+    """The first BEGIN / COMMIT / ROLLBACK / SAVEPOINT... statement, by PostgreSQL's parser."""
+    import orjson
+    from pglast.parser import parse_sql_json
+
+    for statement in statements:
+        parsed = orjson.loads(parse_sql_json(statement.sql))["stmts"]
+        if parsed and "TransactionStmt" in parsed[0]["stmt"]:
+            return statement
+    return None
 
 
 Found = dict[int, dict[str, tuple[str, Path]]]  # version -> direction -> (slug, path)

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import psycopg
 
+    from veza_db.migrate.discover import Migration
+
     Conn = psycopg.Connection[tuple[object, ...]]
 
 VERSION_TABLE = "schema_migrations"
@@ -106,3 +108,41 @@ def record(conn: Conn, version: int, name: str, checksum: str, execution_ms: int
 
 def forget_above(conn: Conn, version: int) -> None:
     conn.execute("DELETE FROM public.schema_migrations_history WHERE version > %s", (version,))
+
+
+def bookkeeping_sql(conn: Conn, migration: Migration, direction: str, new_version: int) -> bytes:
+    """The version rows of one applied file, as statements to send with the file itself.
+
+    The history row measures the file's execution on the server: the whole message shares one
+    statement_timestamp(), and clock_timestamp() is read when the row is written."""
+    from psycopg import sql
+
+    rows: list[sql.Composable] = [sql.SQL("DELETE FROM public.schema_migrations;")]
+    if new_version > 0:
+        rows.append(
+            sql.SQL("INSERT INTO public.schema_migrations (version, dirty) VALUES ({}, false);").format(
+                sql.Literal(new_version)
+            )
+        )
+    if direction == "up":
+        rows.append(
+            sql.SQL(
+                "INSERT INTO public.schema_migrations_history (version, name, checksum, execution_ms) "
+                "VALUES ({v}, {n}, {c}, "
+                "round(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)) "
+                "ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum, "
+                "applied_at = EXCLUDED.applied_at, execution_ms = EXCLUDED.execution_ms, "
+                "applied_by = EXCLUDED.applied_by RETURNING execution_ms;"
+            ).format(
+                v=sql.Literal(migration.version),
+                n=sql.Literal(migration.up.path.name),
+                c=sql.Literal(migration.checksum),
+            )
+        )
+    else:
+        rows.append(
+            sql.SQL("DELETE FROM public.schema_migrations_history WHERE version > {};").format(
+                sql.Literal(new_version)
+            )
+        )
+    return sql.SQL("\n").join(rows).as_bytes(conn) + b"\n"

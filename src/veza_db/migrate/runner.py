@@ -223,17 +223,7 @@ def _apply(
     new_version: int,
 ) -> Step:
     if script.transactional:
-        started = time.perf_counter()
-        try:
-            with conn.transaction():
-                _execute(conn, script)
-                elapsed = round((time.perf_counter() - started) * 1000)
-                _bookkeep(conn, migration, direction, new_version, elapsed)
-        except DatabaseError:
-            raise
-        except Exception as exc:  # a failure while writing the version rows
-            raise DatabaseError(f"{script.path.name}: {db.first_line(exc)}") from None
-        return Step(migration.version, migration.name, direction, elapsed, script.text)
+        return _apply_in_one_round_trip(conn, migration, script, direction, new_version)
     # Outside a transaction a failure can leave the file half-applied: mark the version dirty
     # first, as golang-migrate does, so nobody builds on top of it unknowingly.
     with conn.transaction():
@@ -244,6 +234,54 @@ def _apply(
     with conn.transaction():
         _bookkeep(conn, migration, direction, new_version, elapsed)
     return Step(migration.version, migration.name, direction, elapsed, script.text)
+
+
+def _apply_in_one_round_trip(
+    conn: Conn, migration: discover.Migration, script: discover.Script, direction: str, new_version: int
+) -> Step:
+    """The file and its version rows as one simple-query message: BEGIN; file; rows; COMMIT.
+
+    One round trip per file keeps the runner's overhead over `psql -1 -f` small. PostgreSQL
+    runs the message's statements in order and stops at the first error, leaving the
+    transaction aborted; the file is then replayed statement by statement in a transaction that
+    is rolled back, only to name the failing statement's line.
+    """
+    import psycopg
+
+    from veza_db.migrate.history import bookkeeping_sql
+
+    batch = b"BEGIN;\n" + script.text.encode() + b"\n;\n"
+    batch += bookkeeping_sql(conn, migration, direction, new_version) + b"COMMIT;"
+    started = time.perf_counter()
+    try:
+        cursor = conn.execute(batch)
+    except psycopg.Error as exc:
+        conn.execute(b"ROLLBACK")
+        _locate_failure(conn, script)
+        raise MigrationFailed(f"{script.path.name}: {secrets.mask(db.first_line(exc))}") from None
+    elapsed = round((time.perf_counter() - started) * 1000)
+    while True:  # the history row reports the time measured by the server
+        if cursor.description is not None and [c.name for c in cursor.description] == ["execution_ms"]:
+            row = cursor.fetchone()
+            if row is not None:
+                elapsed = int(str(row[0]))
+        if not cursor.nextset():
+            break
+    return Step(migration.version, migration.name, direction, elapsed, script.text)
+
+
+def _locate_failure(conn: Conn, script: discover.Script) -> None:
+    """Replay the file statement by statement and roll back: raises MigrationFailed with the line."""
+    try:
+        with conn.transaction():
+            _execute(conn, script)
+            raise _Replayed
+    except _Replayed:
+        pass  # the failure did not repeat (a lock timeout, a race): report it without a line
+
+
+class _Replayed(Exception):
+    """The replay succeeded; its transaction must still be rolled back."""
 
 
 def _bookkeep(
