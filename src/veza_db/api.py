@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from veza_db.audit.engine import AuditResult
     from veza_db.port.plan import TablePlan
     from veza_db.port.run import PortReport, Progress
-    from veza_db.roles import Applied
+    from veza_db.roles import Applied, Roles
     from veza_db.verify import VerifyResult
 
 __all__ = [
@@ -169,8 +169,7 @@ def roles_plan(
     """The SQL (a psql script, one transaction) that gives the database the least-privilege model."""
     from veza_db import roles
 
-    model = roles.Roles(owner, app, readonly, chat)
-    model.validate()  # bad names are reported before any server is started
+    model = _role_model(owner, app, readonly, chat)
     return roles.render(db.resolve(database_url), model)
 
 
@@ -186,8 +185,7 @@ def roles_apply(
     """Create the missing roles and set every privilege of the model, in one transaction."""
     from veza_db import roles
 
-    model = roles.Roles(owner, app, readonly, chat)
-    model.validate()
+    model = _role_model(owner, app, readonly, chat)
     return roles.apply(db.resolve(database_url), model, lock_timeout=lock_timeout)
 
 
@@ -202,9 +200,17 @@ def roles_check(
     """Every privilege that differs from the model, one line each; empty when clean."""
     from veza_db import roles
 
+    model = _role_model(owner, app, readonly, chat)
+    return roles.check(db.resolve(database_url), model)
+
+
+def _role_model(owner: str, app: str, readonly: str, chat: str) -> Roles:
+    """The four role names, checked before any server is started."""
+    from veza_db import roles
+
     model = roles.Roles(owner, app, readonly, chat)
     model.validate()
-    return roles.check(db.resolve(database_url), model)
+    return model
 
 
 def verify(database_url: str | None = None, migrations: Path | str | None = None) -> VerifyResult:
