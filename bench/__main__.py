@@ -1,7 +1,9 @@
 """`uv run python -m bench [--quick] [--json]`: every benchmark, figures as ratios to a floor.
 
-Each benchmark measures veza-db and the floor PostgreSQL itself sets for the same work in the
-same run on the same server, so the ratios hold on a noisy machine.
+Each benchmark measures veza-db and the floor PostgreSQL itself sets for the same work, in the
+same run on the same server, so the ratios hold on a noisy machine. `--quick` uses smaller data
+and fewer repetitions (under 5 minutes on 2 cores); with `--json` the last line is one JSON
+object of the figures.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ import json
 import os
 import platform
 import sys
+import time
 from typing import Any
 
-from bench import audit_scale, cluster
+from bench import audit_scale, cluster, port_floor, up_floor
 
 
 def machine() -> dict[str, Any]:
@@ -24,26 +27,53 @@ def machine() -> dict[str, Any]:
     }
 
 
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smaller data, one run each (under 5 minutes)")
+    parser.add_argument("--quick", action="store_true", help="smaller data, fewer runs (under 5 minutes)")
     parser.add_argument("--json", action="store_true", help="end with one JSON line of the figures")
     args = parser.parse_args(argv)
+    runs = 1 if args.quick else 3
     figures: dict[str, Any] = {"machine": machine()}
+    started = time.perf_counter()
     with cluster.server() as server:
         figures["postgres"] = server.version()
-        print(f"PostgreSQL {figures['postgres']} on {figures['machine']['cpus']} cores", flush=True)
-        scale = audit_scale.run(server, tables=10_000, runs=1 if args.quick else 3)
-        print(
-            f"audit, {scale['tables']} tables ({scale['dump_mb']} MB dump): "
-            f"pg_dump -s {scale['pg_dump_s']} s; "
-            f"live audit {scale['audit_live_s']} s ({scale['audit_vs_pg_dump']}x); "
-            f"file audit {scale['audit_file_s']} s ({scale['audit_file_vs_pg_dump']}x)",
-            flush=True,
+        _say(
+            f"PostgreSQL {figures['postgres']}, {figures['machine']['cpus']} cores, Python {figures['machine']['python']}"
         )
+
+        up = up_floor.run(server, runs=runs)
+        figures["up"] = up
+        figures["up_vs_floor"] = up["up_vs_floor"]
+        _say(
+            f"up: {up['migrations']} migrations {up['up_s']} s vs psql -1 -f {up['psql_s']} s "
+            f"-> {up['up_vs_floor']}x (target <= 1.2); V1 set {up['v1_up_s']} s; --help {up['cli_help_ms']} ms"
+        )
+
+        plays = 1_000_000 if args.quick else 10_000_000
+        port = port_floor.run(server, plays=plays)
+        figures["port"] = port
+        figures["port_vs_floor"] = port["port_vs_floor"]
+        figures["port_peak_rss_mb"] = port["port_peak_rss_mb"]
+        _say(
+            f"port: {port['rows']} track_plays at {port['port_rows_per_s']} rows/s vs psql \\copy "
+            f"{port['copy_rows_per_s']} rows/s -> {port['port_vs_floor']}x (target >= 0.8); "
+            f"peak RSS {port['port_peak_rss_mb']} MB (target < 300)"
+        )
+
+        scale = audit_scale.run(server, tables=10_000, runs=runs)
         figures["audit_scale"] = scale
         figures["audit_vs_pg_dump"] = scale["audit_vs_pg_dump"]
         figures["audit_file_vs_pg_dump"] = scale["audit_file_vs_pg_dump"]
+        _say(
+            f"audit: {scale['tables']} tables ({scale['dump_mb']} MB dump): pg_dump -s {scale['pg_dump_s']} s; "
+            f"live {scale['audit_live_s']} s -> {scale['audit_vs_pg_dump']}x (target <= 0.1); "
+            f"file {scale['audit_file_s']} s -> {scale['audit_file_vs_pg_dump']}x (target <= 0.5)"
+        )
+    figures["seconds"] = round(time.perf_counter() - started, 1)
     if args.json:
         print(json.dumps(figures, separators=(",", ":")))
     return 0
