@@ -290,12 +290,6 @@ def test_server_stopped_immediately_during_up(throwaway_cluster: Cluster, tmp_pa
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="runner: when the server dies during a file, the ROLLBACK in the error handler raises on the "
-    "closed connection and replaces the real error; the user sees only 'database error: the connection "
-    "is closed', without the file or the cause",
-)
 def test_server_stopped_during_up_names_the_file(throwaway_cluster: Cluster, tmp_path: Path) -> None:
     migrations = write_migrations(tmp_path / "m", SLOW_SECOND)
     _, proc = _stop_server_during_second_file(throwaway_cluster, migrations)

@@ -263,9 +263,60 @@ def test_validation_reports_every_problem_by_file(tmp_path: Path) -> None:
     assert "004_d.up.sql:1: PostgreSQL cannot parse it" in problems
     assert "notes.txt: not a migration file" in problems
     assert "7-bad-name.up.sql: not a migration file" in problems
+    assert "005_e.up.sql:2: transaction control inside a migration" in problems
     proc = run_cli("up", "--database-url", "postgresql://x@127.0.0.1:1/none", "--migrations", str(migrations))
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == len(caught.value.problems)
+
+
+def test_statements_the_runner_cannot_run_are_refused_by_the_parser(tmp_path: Path) -> None:
+    """Transaction control and client COPY are refused by statement kind, not by their spelling."""
+    migrations = write_migrations(
+        tmp_path / "m",
+        {
+            # PREPARE and a COPY from a server file are runnable; 'COPY' and 'BEGIN' in strings
+            # and in a function body are not statements.
+            "001_a.up.sql": (
+                "PREPARE p AS SELECT 'BEGIN; COPY t FROM STDIN';\nDEALLOCATE p;\n"
+                "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$ BEGIN NULL; END $$;\n"
+                "CREATE TABLE t (id int);\nCOPY t FROM '/dev/null';\n"
+            ),
+            "001_a.down.sql": "DROP TABLE t;\nDROP FUNCTION f();\n",
+            "002_b.up.sql": "SELECT 1;\n\n  copy t (id)\n  from stdin;\n",
+            "002_b.down.sql": "SELECT 1;\n",
+            "003_c.up.sql": "SELECT 1;\n/* a comment */ Start Transaction;\n",
+            "003_c.down.sql": "SELECT 1;\n",
+            "004_d.up.sql": "COPY (SELECT 1) TO STDOUT;\n",
+            "004_d.down.sql": "SELECT 1;\n",
+            "005_e.up.sql": "SELECT 1;\nSELECT 'x\x00y';\n",
+            "005_e.down.sql": "SELECT 1;\n",
+        },
+    )
+    with pytest.raises(MigrationDirectoryError) as caught:
+        discover(migrations)
+    assert caught.value.problems == [
+        "002_b.up.sql:3: COPY from STDIN or to STDOUT needs a client to stream the data, which a "
+        "migration cannot give; load the rows with INSERT ... VALUES, or COPY from a file on the server",
+        "003_c.up.sql:2: transaction control inside a migration; the runner runs each file in one "
+        "transaction (remove it, or make `-- veza-db: no-transaction` the first line)",
+        "004_d.up.sql:1: COPY from STDIN or to STDOUT needs a client to stream the data, which a "
+        "migration cannot give; load the rows with INSERT ... VALUES, or COPY from a file on the server",
+        "005_e.up.sql:2: contains a NUL byte, which SQL cannot hold; remove it",
+    ]
+
+
+def test_split_keeps_line_numbers_in_a_long_file() -> None:
+    from veza_db.migrate.discover import split_statements
+
+    statements = split_statements("SELECT 1;\n" * 3 + "\n-- c\nSELECT\n2;" + "SELECT 3;\n" * 2)
+    assert [(s.line, s.first_token) for s in statements] == [
+        (1, "SELECT"),
+        (2, "SELECT"),
+        (3, "SELECT"),
+        (6, "SELECT"),
+        (7, "SELECT"),
+        (8, "SELECT"),
+    ]
 
 
 def test_duplicate_version_is_refused(tmp_path: Path) -> None:

@@ -23,10 +23,11 @@ def package_dir() -> Path:
 
 @dataclass(frozen=True)
 class Statement:
-    """One SQL statement of a file: its text and the line it starts on."""
+    """One SQL statement of a file: its text, the line it starts on and its first token's name."""
 
     sql: str
     line: int
+    first_token: str = ""
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,9 @@ class MigrationDirectoryError(UsageError):
     """The directory has problems; one line per problem, each naming its file."""
 
     def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        Exception.__init__(self, "\n".join(problems))
+        # A problem may quote PostgreSQL's message, which can span lines: fold each to one.
+        self.problems = [" ".join(problem.split()) for problem in problems]
+        Exception.__init__(self, "\n".join(self.problems))
 
 
 def normalise(raw: bytes) -> str:
@@ -72,15 +74,24 @@ def normalise(raw: bytes) -> str:
 def split_statements(text: str) -> tuple[Statement, ...]:
     """Split with PostgreSQL's own parser, so `$$` bodies and `;` in strings are kept whole."""
     from pglast import split
+    from pglast.parser import scan
 
+    pieces = list(split(text, with_parser=True, only_slices=True))
+    starts = {piece.start for piece in pieces}
+    # PostgreSQL's lexer names each statement's first keyword (BEGIN_P, COPY, CREATE...).
+    first_tokens = {token.start: token.name for token in scan(text) if token.start in starts}
     statements = []
-    for piece in split(text, with_parser=True, only_slices=True):
-        start = piece.start
-        statements.append(Statement(text[piece], text.count("\n", 0, start) + 1))
+    line, counted = 1, 0
+    for piece in pieces:
+        # Count newlines only since the previous statement: linear in the file's size.
+        line += text.count("\n", counted, piece.start)
+        counted = piece.start
+        statements.append(Statement(text[piece], line, first_tokens.get(piece.start, "")))
     return tuple(statements)
 
 
-def _read_script(path: Path, problems: list[str]) -> Script | None:
+def _read_text(path: Path, problems: list[str]) -> str | None:
+    """The file as text a PostgreSQL server can take, or None with the problem recorded."""
     try:
         text = normalise(path.read_bytes())
     except UnicodeDecodeError as exc:
@@ -88,6 +99,18 @@ def _read_script(path: Path, problems: list[str]) -> Script | None:
         return None
     except OSError as exc:
         problems.append(f"{path.name}: cannot read: {exc.strerror}")
+        return None
+    if (nul := text.find("\x00")) >= 0:
+        # libpq ends a query string at a NUL: whatever follows would silently never run.
+        line = text.count("\n", 0, nul) + 1
+        problems.append(f"{path.name}:{line}: contains a NUL byte, which SQL cannot hold; remove it")
+        return None
+    return text
+
+
+def _read_script(path: Path, problems: list[str]) -> Script | None:
+    text = _read_text(path, problems)
+    if text is None:
         return None
     from pglast.parser import ParseError
 
@@ -103,24 +126,43 @@ def _read_script(path: Path, problems: list[str]) -> Script | None:
         return None
     first_line = text.lstrip().split("\n", 1)[0].strip()
     transactional = first_line != NO_TRANSACTION
-    if transactional and (control := _transaction_control(statements)) is not None:
-        problems.append(
-            f"{path.name}:{control.line}: transaction control inside a migration; the runner runs each file "
-            f"in one transaction (remove it, or make `{NO_TRANSACTION}` the first line)"
-        )
+    if (problem := _unrunnable(statements, transactional)) is not None:
+        statement, why = problem
+        problems.append(f"{path.name}:{statement.line}: {why}")
         return None
     return Script(path, text, statements, transactional=transactional)
 
 
-def _transaction_control(statements: tuple[Statement, ...]) -> Statement | None:
-    """The first BEGIN / COMMIT / ROLLBACK / SAVEPOINT... statement, by PostgreSQL's parser."""
-    import orjson
-    from pglast.parser import parse_sql_json
+# First tokens of the statements that may be transaction control or COPY; only those are parsed
+# into a tree (a full parse of every statement costs 25 times the split).
+_SUSPECT_FIRST_TOKENS = frozenset(
+    {"BEGIN_P", "START", "COMMIT", "END_P", "ROLLBACK", "ABORT_P", "SAVEPOINT", "RELEASE", "PREPARE", "COPY"}
+)
+
+
+def _unrunnable(statements: tuple[Statement, ...], transactional: bool) -> tuple[Statement, str] | None:
+    """The first statement the runner cannot run, with why and the fix, by PostgreSQL's parser.
+
+    Transaction control would end the file's transaction early; `COPY ... FROM STDIN` / `TO
+    STDOUT` needs a client streaming the data, which a migration file has no way to provide.
+    """
+    from pglast import ast
+    from pglast.parser import parse_sql
 
     for statement in statements:
-        parsed = orjson.loads(parse_sql_json(statement.sql))["stmts"]
-        if parsed and "TransactionStmt" in parsed[0]["stmt"]:
-            return statement
+        if statement.first_token not in _SUSPECT_FIRST_TOKENS:
+            continue
+        node = parse_sql(statement.sql)[0].stmt
+        if transactional and isinstance(node, ast.TransactionStmt):
+            return statement, (
+                "transaction control inside a migration; the runner runs each file in one "
+                f"transaction (remove it, or make `{NO_TRANSACTION}` the first line)"
+            )
+        if isinstance(node, ast.CopyStmt) and node.filename is None:
+            return statement, (
+                "COPY from STDIN or to STDOUT needs a client to stream the data, which a migration "
+                "cannot give; load the rows with INSERT ... VALUES, or COPY from a file on the server"
+            )
     return None
 
 

@@ -256,9 +256,15 @@ def _apply_in_one_round_trip(
     try:
         cursor = conn.execute(batch)
     except psycopg.Error as exc:
-        conn.execute(b"ROLLBACK")
-        _locate_failure(conn, script)
-        raise MigrationFailed(f"{script.path.name}: {secrets.mask(db.first_line(exc))}") from None
+        failure = MigrationFailed(f"{script.path.name}: {secrets.mask(db.first_line(exc))}")
+        try:
+            conn.execute(b"ROLLBACK")
+            _locate_failure(conn, script)
+        except psycopg.Error:
+            # The connection itself is gone (server stopped, network cut): the server rolls the
+            # open transaction back on its own, and the first error is the one that explains it.
+            raise failure from None
+        raise failure from None
     elapsed = round((time.perf_counter() - started) * 1000)
     while True:  # the history row reports the time measured by the server
         if cursor.description is not None and [c.name for c in cursor.description] == ["execution_ms"]:
