@@ -406,11 +406,6 @@ def test_no_password_in_any_output(server: Server, database: str, v1_database: s
         server.drop_database(lab_name)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="secrets.mask masks a URL password only up to the first '@': with an unencoded '@' in the "
-    "password, the rest of it is printed (Python's urlsplit and libpq split the URL differently)",
-)
 @pytest.mark.parametrize("command", ["up", "audit"])
 def test_password_with_an_unencoded_at_sign_is_not_printed(command: str) -> None:
     url = f"postgresql://veza:pre@{CORE}@127.0.0.1:1/veza"

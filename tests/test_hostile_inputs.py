@@ -331,11 +331,6 @@ def test_runner_refuses_a_fifty_megabyte_dump_quickly(
     assert _untouched(database)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="secrets.mask's URL pattern backtracks quadratically on a long run of letters: the one-line "
-    "error for a file holding a 200,000-letter token takes about a minute to print (5 MB: hours)",
-)
 def test_audit_of_a_long_garbage_token_is_bounded(tmp_path: Path) -> None:
     path = tmp_path / "token.sql"
     path.write_text("a" * 200_000 + "\n")
@@ -475,20 +470,10 @@ def test_dump_with_comment_lines_that_look_like_psql(
         pytest.param(
             "postgresql://u:Pw9@[::1/db",
             id="unclosed-ipv6-bracket",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="dburl.parse calls urlsplit outside its try: ValueError('Invalid IPv6 URL') "
-                "ends as 'unexpected ValueError' with exit 4 instead of a usage error",
-            ),
         ),
         pytest.param(
             "postgresql://u:Pw9@]::1[/db",
             id="reversed-ipv6-brackets",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="dburl.parse: the ValueError of urlsplit's IPv6 check is not caught: exit 4 "
-                "'unexpected ValueError' instead of a usage error",
-            ),
         ),
     ],
 )

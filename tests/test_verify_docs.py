@@ -195,6 +195,25 @@ def test_mermaid_blocks_parse_with_mermaid(
     assert mermaid_checker([broken]).returncode == 1  # the checker does reject bad diagrams
 
 
+def test_awkward_table_names_make_valid_distinct_entities(
+    mermaid_checker: Callable[[list[Path]], subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    from veza_db.catalog import sqlfile
+
+    catalog = sqlfile.load_text(
+        'CREATE TABLE "a b" (id uuid PRIMARY KEY, "Order Date" date);\n'
+        'CREATE TABLE "a-b" (id uuid PRIMARY KEY, parent uuid REFERENCES "a b");\n'
+        'CREATE TABLE "1st" (id uuid PRIMARY KEY, q uuid REFERENCES "a-b");\n',
+        "awkward.sql",
+    )
+    pages = reference.write(reference.render(catalog, policy.default()), tmp_path)
+    proc = mermaid_checker([p for p in pages if p.name != "index.md"])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    diagram = (tmp_path / "unassigned.md").read_text()
+    for name in ("a b", "a-b", "1st"):
+        assert f'["{name}"] {{' in diagram
+
+
 def test_docs_command_writes_a_database_reference(v1_database: str, tmp_path: Path) -> None:
     out = tmp_path / "ref"
     proc = run_cli("docs", "--database-url", v1_database, "--out", str(out))

@@ -35,16 +35,16 @@ class DatabaseUrl:
 
 def parse(url: str) -> DatabaseUrl:
     """Check that `url` is a PostgreSQL URL libpq accepts, and register its password."""
-    parts = urllib.parse.urlsplit(url.strip())
-    if parts.scheme not in _SCHEMES:
-        raise UsageError(
-            f"malformed database URL {secrets.mask(url)!r}: expected "
-            "postgresql://user:password@host:port/dbname"
-        )
     try:
+        parts = urllib.parse.urlsplit(url.strip())
+        if parts.scheme not in _SCHEMES:
+            raise ValueError("not a postgresql:// URL")
+        if parts.netloc.count("@") > 1:
+            # libpq would end the password at the first `@` and take the rest for a host name.
+            raise ValueError("more than one '@': percent-encode an '@' in the password as %40")
         secrets.register(urllib.parse.unquote(parts.password or ""))
         _ = parts.port  # raises ValueError on a non-numeric or out-of-range port
-    except ValueError as exc:
+    except ValueError as exc:  # urlsplit's own checks (IPv6 brackets) raise it too
         raise UsageError(
             f"malformed database URL {secrets.mask(url)!r}: {exc}; expected "
             "postgresql://user:password@host:port/dbname"

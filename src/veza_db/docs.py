@@ -28,10 +28,33 @@ def slug(domain: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in domain.lower()).strip("-").replace("--", "-")
 
 
-def entity(name: str) -> str:
-    """A Mermaid entity name: letters, digits and underscores only."""
+def _word(name: str) -> str:
+    """`name` as one Mermaid word: letters, digits and underscores only."""
     cleaned = "".join(c if c.isascii() and (c.isalnum() or c == "_") else "_" for c in name)
     return cleaned if cleaned and not cleaned[0].isdigit() else f"t_{cleaned}"
+
+
+def entity(name: str) -> str:
+    """A Mermaid entity id for a table, distinct for distinct names.
+
+    A name that is already one word is used as is; any other gets a hash of the real name as a
+    suffix, so that `a b` and `a-b` do not both become `a_b` (Mermaid would merge them into one
+    box). The real name is shown through an alias on the entity's declaration.
+    """
+    word = _word(name)
+    if word == name:
+        return word
+    import hashlib
+
+    return f"{word}_{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+
+
+def _declaration(name: str) -> str:
+    """The entity's opening line: its id, and the real name as an alias when the id differs."""
+    ident = entity(name)
+    if ident == name:
+        return f"{ident} {{"
+    return f'{ident}["{name.replace(chr(34), chr(39))}"] {{'
 
 
 def mermaid_type(type_: str) -> str:
@@ -81,15 +104,27 @@ def anchor(heading: str) -> str:
     return kept.replace(" ", "-")
 
 
-def _diagram(
-    tables: list[Table], references: dict[str, list[Reference]], owned: tuple[str, ...]
-) -> list[str]:
+def _anchors(headings: list[str]) -> list[str]:
+    """The anchors of a page's headings in order: GitHub numbers repeats `-1`, `-2`, ..."""
+    seen: dict[str, int] = {}
+    anchors = []
+    for heading in headings:
+        base = candidate = anchor(heading)
+        while candidate in seen:
+            seen[base] += 1
+            candidate = f"{base}-{seen[base]}"
+        seen[candidate] = 0
+        anchors.append(candidate)
+    return anchors
+
+
+def _diagram(tables: list[Table], owned: tuple[str, ...]) -> list[str]:
     lines = ["```mermaid", "erDiagram"]
     for table in tables:
         fk_columns = {c for fk in table.foreign_keys for c in fk.columns}
         pk_columns = set(table.primary_key.columns) if table.primary_key else set()
         uk_columns = {u.columns[0] for u in table.uniques if len(u.columns) == 1}
-        lines.append(f"    {entity(_label(table, owned))} {{")
+        lines.append(f"    {_declaration(_label(table, owned))}")
         for column in table.columns:
             keys = [
                 k
@@ -97,7 +132,7 @@ def _diagram(
                 if column.name in cols
             ]
             suffix = f" {', '.join(keys)}" if keys else ""
-            lines.append(f"        {mermaid_type(column.type)} {entity(column.name)}{suffix}")
+            lines.append(f"        {mermaid_type(column.type)} {_word(column.name)}{suffix}")
         lines.append("    }")
     for table in tables:
         for fk in sorted(table.foreign_keys, key=lambda f: f.name):
@@ -106,7 +141,6 @@ def _diagram(
             cardinality = "}o--o|" if nullable else "}o--||"
             label = ", ".join(fk.columns).replace('"', "'")
             lines.append(f'    {entity(_label(table, owned))} {cardinality} {parent} : "{label}"')
-    del references
     lines.append("```")
     return lines
 
@@ -207,14 +241,14 @@ def render(catalog: Catalog, policy: Policy, title: str = "V1 schema reference")
     for domain in domains:
         page = f"{slug(domain)}.md"
         index += [f"## [{domain}]({page})", "", "| Table | Purpose |", "| --- | --- |"]
-        for table in by_domain[domain]:
-            label = _label(table, owned)
-            index.append(
-                f"| [{_code(label)}]({page}#{anchor(label)}) | {_cell(_first_sentence(table.comment))} |"
-            )
+        labels = [_label(table, owned) for table in by_domain[domain]]
+        # The page's headings: its title, then one per table (distinct tables may share an anchor).
+        anchors = _anchors([domain, *labels])[1:]
+        for table, label, target in zip(by_domain[domain], labels, anchors, strict=True):
+            index.append(f"| [{_code(label)}]({page}#{target}) | {_cell(_first_sentence(table.comment))} |")
         index.append("")
         body = [GENERATED, "", f"# {domain}", "", "[All domains](index.md)", ""]
-        body += _diagram(by_domain[domain], referenced, owned)
+        body += _diagram(by_domain[domain], owned)
         body.append("")
         for table in by_domain[domain]:
             body += _table_section(table, referenced.get(table.qualified, []), owned)

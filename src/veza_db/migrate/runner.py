@@ -96,7 +96,7 @@ def _status(conn: Conn, migrations: list[discover.Migration]) -> Status:
     )
 
 
-def _refuse_unsafe(status: Status, migrations: list[discover.Migration]) -> None:
+def _refuse_unsafe(status: Status) -> None:
     if status.dirty:
         raise RefusedError(status.recovery or "database is dirty")
     if status.changed:
@@ -109,7 +109,6 @@ def _refuse_unsafe(status: Status, migrations: list[discover.Migration]) -> None
             f"database is at version {status.current} but the migrations end at {status.head}; "
             "use the migrations directory that applied it"
         )
-    del migrations
 
 
 def status(url: dburl.DatabaseUrl, directory: Path) -> Status:
@@ -141,7 +140,7 @@ def up(
         else:
             history.ensure_tables(conn)
             current = _status(conn, migrations)
-        _refuse_unsafe(current, migrations)
+        _refuse_unsafe(current)
         if on_warning is not None:
             from veza_db import roles
 
@@ -182,7 +181,7 @@ def down(
         raise UsageError("down --to must be >= 0 and --steps >= 1; use --all to roll everything back")
     with _locked(url, lock_timeout) as conn:
         current = _status(conn, migrations)
-        _refuse_unsafe(current, migrations)
+        _refuse_unsafe(current)
         if to is None:
             assert steps is not None
             to = max(current.current - steps, 0)
