@@ -14,7 +14,7 @@ import pytest
 from bench import labgen
 from psycopg import sql
 
-from tests.conftest import FIXTURES, Server, v1_template
+from tests.conftest import FIXTURES, REPO, Server, v1_template
 from tests.helpers import one_line_error, query, run_cli, run_sql, spawn_cli
 from veza_db.port import ids
 
@@ -196,6 +196,99 @@ def test_killed_port_resumes_to_the_same_end_state(lab: str, targets: Any) -> No
         assert table_state(target) == expected, blocked
 
 
+@pytest.fixture
+def older(server: Server) -> Iterator[str]:
+    """A database shaped like an older deployment (tests/fixtures/older_schema.sql), filled."""
+    name = server.create_database("older")
+    url = server.url(name)
+    run_sql(url, (FIXTURES / "older_schema.sql").read_text())
+    with psycopg.connect(url) as conn:
+        labgen.generate_older(conn)
+    yield url
+    server.drop_database(name)
+
+
+def test_older_deployment_ports_with_the_example_mapping(older: str, targets: Any) -> None:
+    mapping = REPO / "examples" / "older-deployment.toml"
+    target = targets.new()
+    proc = run_cli("port", "--from", older, "--to", target, "--mapping", str(mapping), "--format", "json")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["ok"] is True
+    assert report["broken_foreign_keys"] == []
+    counts = {t["target"]: t["target_rows"] for t in report["tables"]}
+    source = {
+        table: int(str(query(older, f"SELECT count(*) FROM {table}")[0][0]))
+        for table in ("users", "tracks", "playlists", "playlist_tracks", "refresh_tokens", "track_plays", "chat_rooms")
+    }  # fmt: skip
+    admins = int(str(query(older, "SELECT count(*) FROM users WHERE role = 'admin'")[0][0]))
+    assert admins > 0
+    assert counts == {
+        "users": source["users"], "tracks": source["tracks"], "playlists": source["playlists"],
+        "playlist_tracks": source["playlist_tracks"], "refresh_tokens": source["refresh_tokens"],
+        "user_sessions": source["refresh_tokens"], "track_plays": source["track_plays"],
+        "rooms": source["chat_rooms"], "roles": 1, "user_roles": admins,
+    }  # fmt: skip
+
+    # Integer keys, users' included, became the documented ids; foreign keys followed them.
+    old_users = [int(str(r[0])) for r in query(older, "SELECT id FROM users")]
+    assert ids_of(target, "users") == {str(ids.id_for_key("users", k)) for k in old_users}
+    pairs = query(older, "SELECT id, user_id FROM tracks")
+    expected = {
+        (str(ids.id_for_key("tracks", int(str(t)))), str(ids.id_for_key("users", int(str(u)))))
+        for t, u in pairs
+    }
+    assert {(str(a), str(b)) for a, b in query(target, "SELECT id, user_id FROM tracks")} == expected
+
+    # Local Paris wall-clock times became the instants they meant (winter +01, summer +02).
+    paris = query(
+        older,
+        "SELECT id, to_char(created_at AT TIME ZONE 'Europe/Paris' AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') FROM users",
+    )
+    utc = query(
+        target, "SELECT id, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') FROM users"
+    )
+    assert {(str(ids.id_for_key("users", int(str(i)))), str(t)) for i, t in paris} == {
+        (str(i), str(t)) for i, t in utc
+    }
+    offsets = query(
+        older,
+        "SELECT DISTINCT created_at - (created_at AT TIME ZONE 'Europe/Paris' AT TIME ZONE 'UTC') FROM users",
+    )
+    assert len(offsets) == 2  # the data spans both sides of a daylight-saving change
+
+    # The role column became a profile and an authorisation; nothing of it was lost.
+    roles = dict(query(older, "SELECT role, count(*) FROM users GROUP BY role"))
+    assert dict(query(target, "SELECT account_type, count(*) FROM users GROUP BY 1")) == {
+        "artist": roles["artist"],
+        "listener": roles["listener"] + roles["admin"],
+    }
+    assert query(
+        target, "SELECT r.name, count(*) FROM user_roles ur JOIN roles r ON r.id = ur.role_id GROUP BY 1"
+    ) == [("admin", admins)]
+
+    # No plaintext token remains: only its SHA-256, and each token got its own session.
+    assert query(
+        target,
+        "SELECT count(*) FROM refresh_tokens rt JOIN user_sessions s ON s.id = rt.session_id AND s.user_id = rt.user_id",
+    ) == [(source["refresh_tokens"],)]
+    tokens = [str(r[0]) for r in query(older, "SELECT token FROM refresh_tokens")]
+    with psycopg.connect(target, autocommit=True) as conn:
+        hashed = conn.execute(
+            "SELECT count(*) FROM refresh_tokens WHERE token_hash = ANY "
+            "(SELECT sha256(convert_to(t, 'UTF8')) FROM unnest(%s::text[]) t)",
+            (tokens,),
+        ).fetchone()
+    assert hashed == (len(tokens),)
+    assert report["plaintext_left"] == []
+
+    # The chat messages stay out of V1 (the chat server owns them); the rooms came across.
+    assert query(target, "SELECT to_regclass('public.chat_messages') IS NULL") == [(True,)]
+    assert query(target, "SELECT count(*) FROM rooms WHERE deleted_at IS NOT NULL") == query(
+        older, "SELECT count(*) FROM chat_rooms WHERE archived_at IS NOT NULL"
+    )
+
+
 def test_a_column_without_destination_refuses_before_copying(lab: str, targets: Any) -> None:
     run_sql(
         lab,
@@ -209,6 +302,25 @@ def test_a_column_without_destination_refuses_before_copying(lab: str, targets: 
     assert "tracks.mood" in proc.stderr
     assert "scratch: source table has no destination" in proc.stderr
     assert query(target, "SELECT count(*) FROM users") == [(0,)]
+    assert query(target, "SELECT to_regnamespace('veza_port') IS NULL") == [(True,)]
+
+
+def test_mapping_where_and_split_tables_are_checked(older: str, targets: Any, tmp_path: Path) -> None:
+    """A `where` naming a missing column, and a column no table of a split source reads, are listed."""
+    mapping = (REPO / "examples" / "older-deployment.toml").read_text()
+    mapping = mapping.replace("where = \"role = 'admin'\"", "where = \"rank = 'admin'\"")
+    # refresh_tokens feeds user_sessions and refresh_tokens; give user_agent a value instead.
+    mapping = mapping.replace(
+        "[tables.user_sessions.columns]\n", '[tables.user_sessions.columns]\nuser_agent = { value = "n/a" }\n'
+    )
+    path = tmp_path / "broken.toml"
+    path.write_text(mapping)
+    target = targets.new()
+    proc = run_cli("port", "--from", older, "--to", target, "--mapping", str(path), "--dry-run")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "tables.user_roles.where: reads 'rank', not a column of users" in proc.stderr
+    assert "refresh_tokens.user_agent: source column has no destination" in proc.stderr
+    assert "refresh_tokens.token:" not in proc.stderr  # read by the other table it feeds
     assert query(target, "SELECT to_regnamespace('veza_port') IS NULL") == [(True,)]
 
 

@@ -371,7 +371,7 @@ def _port_progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | 
 
         def plain(table: str, done: int, expected: int) -> None:
             if done >= expected:
-                typer.echo(f"copied {table}: {done} rows", err=True)
+                typer.echo(f"copied {table}: {done} row{'' if done == 1 else 's'}", err=True)
 
         yield plain
         return

@@ -21,9 +21,15 @@ explicit drops, each with a reason:
     legacy_flag = "always false since 2021"
     [tables.refresh_tokens.columns]
     token_hash = { sha256 = "token" }                      # plaintext secret -> SHA-256
+    [tables.user_roles]
+    from = "accounts"                    # a second V1 table from the same source table...
+    where = "is_admin"                   # ...from some of its rows (SQL on the source row)
 
-`id` takes `table = "..."` when the integer is a key of another source table (a foreign key);
-for a column the source declares as a foreign key, the referenced table is found on its own.
+A source column has a destination when any V1 table fed by its table reads it, or when one of
+them drops it.
+
+`id` takes `table = "..."` to name the table the integer is a key of; by default that is the
+table the column references when the source declares it as a foreign key, else its own table.
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ class TableMapping:
     source: str
     columns: dict[str, ColumnSource] = field(default_factory=dict)
     drop: dict[str, str] = field(default_factory=dict)
+    where: str | None = None  # a condition on the source rows (one source table feeding several)
 
 
 @dataclass(frozen=True)
@@ -98,16 +105,19 @@ def parse(text: str, name: str) -> Mapping:
     tables: dict[str, TableMapping] = {}
     for target, body in data.get("tables", {}).items():
         where = f"mapping {name}: tables.{target}"
-        extra = set(body) - {"from", "columns", "drop"}
+        extra = set(body) - {"from", "where", "columns", "drop"}
         if extra:
-            raise UsageError(f"{where}: unknown key {sorted(extra)[0]!r}; use from, columns, drop")
+            raise UsageError(f"{where}: unknown key {sorted(extra)[0]!r}; use from, where, columns, drop")
         drops = {str(k): str(v) for k, v in body.get("drop", {}).items()}
         if empty := [k for k, v in drops.items() if not v.strip()]:
             raise UsageError(f"{where}.drop.{empty[0]}: give the reason the column is dropped")
         columns = {
             str(c): _column(spec, f"{where}.columns.{c}") for c, spec in body.get("columns", {}).items()
         }
-        tables[str(target)] = TableMapping(str(target), str(body.get("from", target)), columns, drops)
+        condition = str(body["where"]) if "where" in body else None
+        tables[str(target)] = TableMapping(
+            str(target), str(body.get("from", target)), columns, drops, condition
+        )
     drop_tables = {str(k): str(v) for k, v in data.get("drop_tables", {}).items()}
     if empty := [k for k, v in drop_tables.items() if not v.strip()]:
         raise UsageError(f"mapping {name}: drop_tables.{empty[0]} needs a reason")

@@ -36,6 +36,17 @@ class TablePlan:
     columns: tuple[str, ...]  # V1 columns filled, in SELECT order
     select: sql.Composed  # the source query, each value cast to its V1 type
     key: tuple[str, ...]  # source key columns (the stream's order)
+    reads: frozenset[str] = frozenset()  # source columns the query uses
+
+
+def _referenced(src: Table, column: str) -> str | None:
+    """The table a one-column foreign key of `src` on `column` references, if any."""
+    return next((fk.ref_table for fk in src.foreign_keys if fk.columns == (column,)), None)
+
+
+def _key_table(src: Table, column: str) -> str:
+    """The table an integer column is a key of: the one it references, else its own."""
+    return _referenced(src, column) or src.name
 
 
 def _columns_in(text: str) -> set[str]:
@@ -99,7 +110,7 @@ class _Compiler:
         if spec.kind == "id":
             if origin.type == "uuid":
                 return ref, {spec.column}
-            return ids.key_sql(spec.table or src.name, ref), {spec.column}
+            return ids.key_sql(spec.table or _key_table(src, spec.column), ref), {spec.column}
         return ref, {spec.column}
 
     def default_spec(self, src: Table, column: Column) -> ColumnSource | None:
@@ -108,16 +119,14 @@ class _Compiler:
         if origin is None:
             return None
         if column.type == "uuid" and origin.type in _INTEGERS:
-            if src.primary_key and src.primary_key.columns == (column.name,):
-                return ColumnSource("id", column=column.name, table=src.name)
-            parent = next((fk for fk in src.foreign_keys if fk.columns == (column.name,)), None)
-            if parent is None:
+            is_key = src.primary_key is not None and src.primary_key.columns == (column.name,)
+            if not is_key and _referenced(src, column.name) is None:
                 self.problems.append(
                     f"{src.name}.{column.name}: an integer going into a uuid column; map it with "
                     f'{{ id = "{column.name}", table = "<source table>" }}'
                 )
                 return None
-            return ColumnSource("id", column=column.name, table=parent.ref_table)
+            return ColumnSource("id", column=column.name, table=_key_table(src, column.name))
         return ColumnSource("column", column=column.name)
 
     def table(self, target: Table, tm: TableMapping) -> TablePlan | None:
@@ -153,20 +162,30 @@ class _Compiler:
             cast = sql.SQL(column.type)  # format_type() output of the V1 catalog
             selects.append(sql.SQL("({})::{} AS {}").format(value, cast, sql.Identifier(column.name)))
             columns.append(column.name)
-        for name in sorted({c.name for c in src.columns} - used - set(tm.drop)):
-            self.problems.append(
-                f"{src.name}.{name}: source column has no destination; map it or add it to "
-                f"[tables.{tm.target}.drop] with the reason"
-            )
         for name in sorted(set(tm.drop) - {c.name for c in src.columns}):
             self.problems.append(f"tables.{tm.target}.drop.{name}: {src.name} has no such column")
+        condition: sql.Composable = sql.SQL("")
+        if tm.where is not None:
+            try:
+                used |= self.known_columns(src, _columns_in(tm.where), f"tables.{tm.target}.where")
+            except Exception as exc:  # pglast's ParseError: report it with the table
+                self.problems.append(f"tables.{tm.target}.where: the condition does not parse: {exc}")
+            # SQL text from the mapping file, written by its author, like an `expr`.
+            condition = sql.SQL(" WHERE ({})").format(sql.SQL(tm.where))
         key = src.primary_key.columns if src.primary_key else tuple(c.name for c in src.columns[:1])
-        select = sql.SQL("SELECT {} FROM {} ORDER BY {}").format(
+        select = sql.SQL("SELECT {} FROM {}{} ORDER BY {}").format(
             sql.SQL(", ").join(selects),
             sql.Identifier(self.mapping.source_schema, src.name),
+            condition,
             sql.SQL(", ").join(sql.Identifier(k) for k in key),
         )
-        return TablePlan(tm.target, src.name, tuple(columns), select, key)
+        return TablePlan(tm.target, src.name, tuple(columns), select, key, frozenset(used | set(tm.drop)))
+
+    def known_columns(self, src: Table, names: set[str], where: str) -> set[str]:
+        """`names`, with a problem recorded for each that is not a column of `src`."""
+        for missing in sorted(names - {c.name for c in src.columns}):
+            self.problems.append(f"{where}: reads {missing!r}, not a column of {src.name}")
+        return names
 
 
 def order_by_dependencies(tables: list[Table]) -> list[Table]:
@@ -203,6 +222,18 @@ def build(mapping: Mapping, source: Catalog, target: Catalog) -> list[TablePlan]
         if plan is not None:
             plans.append(plan)
     mapped = {p.source for p in plans}
+    covered: dict[str, set[str]] = {}
+    for p in plans:  # a source table may feed several V1 tables: any of them may read a column
+        covered.setdefault(p.source, set()).update(p.reads)
+    for name in sorted(covered):
+        src = compiler.source_table(name)
+        assert src is not None
+        first = min(p.target for p in plans if p.source == name)
+        for column in sorted({c.name for c in src.columns} - covered[name]):
+            compiler.problems.append(
+                f"{name}.{column}: source column has no destination; map it or add it to "
+                f"[tables.{first}.drop] with the reason"
+            )
     sources = [t for t in source.tables if t.schema == mapping.source_schema and t.name not in TOOLING]
     for table in sorted(sources, key=lambda t: t.name):
         if table.name not in mapped and table.name not in mapping.drop_tables:

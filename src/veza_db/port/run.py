@@ -209,8 +209,8 @@ def port(
             counts = {p.target: _checksum(source, p.select) for p in plans} if not dry_run else {}
             if dry_run:
                 for p in plans:
-                    row = source.execute(sql.SQL("SELECT count(*) FROM {}").format(
-                        sql.Identifier(chosen.source_schema, p.source))).fetchone()  # fmt: skip
+                    # The rows the query yields: a `where` may take only part of its table.
+                    row = source.execute(sql.SQL("SELECT count(*) FROM ({}) t").format(p.select)).fetchone()
                     rows = int(row[0]) if row else 0
                     if on_plan is not None:
                         on_plan(p, p.select.as_string(source), rows)
