@@ -3,6 +3,7 @@ stopped mid-migration, passwords under every command, and the transcode queue un
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import shutil
@@ -297,6 +298,81 @@ def test_server_stopped_during_up_names_the_file(throwaway_cluster: Cluster, tmp
     throwaway_cluster.start()
     line = one_line_error(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
     assert "002_b.up.sql" in line
+
+
+def _lab_with_many_plays(cluster: Cluster, plays_per_row: int) -> str:
+    """A Lab database on `cluster` whose track_plays is large enough to stop the server mid-copy."""
+    from bench import labgen
+
+    name = f"lab_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = cluster.url(name)
+    run_sql(url, (FIXTURES / "lab_schema.sql").read_text())
+    with psycopg.connect(url) as conn:
+        labgen.generate(conn, labgen.SMALL)
+        columns = [
+            sql.Identifier(str(r[0]))
+            for r in conn.execute(
+                "SELECT attname FROM pg_attribute WHERE attrelid = 'track_plays'::regclass "
+                "AND attnum > 0 AND NOT attisdropped AND attname <> 'id' ORDER BY attnum"
+            )
+        ]
+        listed = sql.SQL(", ").join(columns)
+        conn.execute(
+            sql.SQL("INSERT INTO track_plays ({}) SELECT {} FROM track_plays, generate_series(1, %s)").format(
+                listed, listed
+            ),
+            (plays_per_row,),
+        )
+    return url
+
+
+def _fresh_v1(cluster: Cluster) -> str:
+    name = f"v1_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = cluster.url(name)
+    assert run_cli("up", "--database-url", url).returncode == 0
+    return url
+
+
+@pytest.mark.slow
+def test_server_stopped_during_port_then_resume(throwaway_cluster: Cluster) -> None:
+    throwaway_cluster.start()
+    lab = _lab_with_many_plays(throwaway_cluster, plays_per_row=300)
+    target = _fresh_v1(throwaway_cluster)
+    proc = spawn_cli("port", "--from", lab, "--to", target)
+    deadline = time.monotonic() + 120
+    while not query(
+        target,
+        "SELECT 1 FROM pg_stat_activity WHERE application_name = 'veza-db' AND query LIKE 'COPY %track_plays%'",
+    ):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the port never reached track_plays"
+        time.sleep(0.02)
+    throwaway_cluster.stop("immediate")
+    out, err = proc.communicate(timeout=60)
+    progress = [line for line in err.splitlines() if line.startswith("copied ")]
+    assert progress, err  # a plain line per finished table, then one error line
+    errors = "\n".join(line for line in err.splitlines() if not line.startswith("copied "))
+    failed = subprocess.CompletedProcess(proc.args, proc.returncode, out, errors)
+    assert failed.returncode == 4, (out, err)
+    line = one_line_error(failed)
+    assert "while copying track_plays" in line
+    assert "--resume" in line
+
+    throwaway_cluster.start()
+    done = {str(r[0]) for r in query(target, "SELECT target FROM veza_port.tables")}
+    assert done, "tables finished before the stop are recorded"
+    assert "track_plays" not in done
+    resumed = run_cli("port", "--from", lab, "--to", target, "--resume", "--format", "json")
+    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr
+    report = json.loads(resumed.stdout)
+    assert report["ok"] is True
+    assert {t["target"] for t in report["tables"] if t["resumed"]} == done
+    plays = next(t for t in report["tables"] if t["target"] == "track_plays")
+    assert plays["source_rows"] == plays["target_rows"] > 100_000
 
 
 # ---- no password in any output -----------------------------------------------------------------

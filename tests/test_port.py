@@ -258,8 +258,10 @@ def test_older_deployment_ports_with_the_example_mapping(older: str, targets: An
     assert len(offsets) == 2  # the data spans both sides of a daylight-saving change
 
     # The role column became a profile and an authorisation; nothing of it was lost.
-    roles = dict(query(older, "SELECT role, count(*) FROM users GROUP BY role"))
-    assert dict(query(target, "SELECT account_type, count(*) FROM users GROUP BY 1")) == {
+    roles = {str(r): int(str(n)) for r, n in query(older, "SELECT role, count(*) FROM users GROUP BY role")}
+    assert {
+        str(a): int(str(n)) for a, n in query(target, "SELECT account_type, count(*) FROM users GROUP BY 1")
+    } == {
         "artist": roles["artist"],
         "listener": roles["listener"] + roles["admin"],
     }

@@ -503,8 +503,13 @@ def _is_driver_error(exc: BaseException) -> bool:
 
 def main() -> None:
     """Console entry point: run the app, turning our errors into one line and an exit code."""
+    import logging
+
     from veza_db.errors import VezaError
 
+    # psycopg logs clean-up failures after an error it already raised (a COPY cut by a server
+    # that went away); the CLI reports that error in its one line, so the log would repeat it.
+    logging.getLogger("psycopg").addHandler(logging.NullHandler())
     try:
         app()
     except VezaError as exc:

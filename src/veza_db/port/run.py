@@ -196,6 +196,7 @@ def port(
 
     chosen = mapping.load(mapping_path)
     report = PortReport(str(source_url), str(target_url), dry_run=dry_run)
+    step = ""  # what was under way, for the error message
     try:
         with _connections(source_url, target_url) as (source, target):
             _check_target_head(target)
@@ -219,6 +220,7 @@ def port(
                 return report
             _ensure_bookkeeping(target, fingerprint, str(source_url))
             for p in plans:
+                step = f" while copying {p.target}"
                 result = TableResult(p.target, p.source, source_rows=counts[p.target][0],
                                      source_checksum=counts[p.target][1])  # fmt: skip
                 if p.target in done:
@@ -233,6 +235,7 @@ def port(
                 copied = sql.SQL("SELECT {} FROM {}").format(columns, sql.Identifier("public", p.target))
                 result.target_rows, result.target_checksum = _checksum(target, copied)
                 report.tables.append(result)
+            step = " while verifying"
             source.execute(b"COMMIT")
             report.broken_foreign_keys = _broken_foreign_keys(target)
             report.plaintext_left = _plaintext_left(target)
@@ -240,7 +243,7 @@ def port(
                 target.execute(f"DROP SCHEMA {BOOKKEEPING} CASCADE".encode())
     except psycopg.Error as exc:
         raise DatabaseError(
-            f"port failed: {db.first_line(exc)}; run `veza-db port --resume` to continue"
+            f"port failed{step}: {db.first_line(exc)}; run `veza-db port --resume` to continue"
         ) from None
     return report
 
