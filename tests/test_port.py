@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,16 +38,21 @@ def fresh_v1(server: Server) -> str:
     return server.url(name)
 
 
+def _filled(server: Server, schema: str, fill: Callable[[psycopg.Connection[Any]], object]) -> Iterator[str]:
+    """A database with the fixture schema `schema`, filled by `fill`, dropped afterwards."""
+    name = server.create_database(schema.removesuffix("_schema.sql"))
+    url = server.url(name)
+    run_sql(url, (FIXTURES / schema).read_text())
+    with psycopg.connect(url) as conn:
+        fill(conn)
+    yield url
+    server.drop_database(name)
+
+
 @pytest.fixture
 def lab(server: Server) -> Iterator[str]:
     """A Lab database filled by the generator (every table, tricky strings, soft deletes)."""
-    name = server.create_database("lab")
-    url = server.url(name)
-    run_sql(url, (FIXTURES / "lab_schema.sql").read_text())
-    with psycopg.connect(url) as conn:
-        labgen.generate(conn, labgen.SMALL)
-    yield url
-    server.drop_database(name)
+    yield from _filled(server, "lab_schema.sql", lambda conn: labgen.generate(conn, labgen.SMALL))
 
 
 @pytest.fixture
@@ -199,13 +204,7 @@ def test_killed_port_resumes_to_the_same_end_state(lab: str, targets: Any) -> No
 @pytest.fixture
 def older(server: Server) -> Iterator[str]:
     """A database shaped like an older deployment (tests/fixtures/older_schema.sql), filled."""
-    name = server.create_database("older")
-    url = server.url(name)
-    run_sql(url, (FIXTURES / "older_schema.sql").read_text())
-    with psycopg.connect(url) as conn:
-        labgen.generate_older(conn)
-    yield url
-    server.drop_database(name)
+    yield from _filled(server, "older_schema.sql", labgen.generate_older)
 
 
 def test_older_deployment_ports_with_the_example_mapping(older: str, targets: Any) -> None:
