@@ -47,16 +47,18 @@ def _digest(text: sql.Composable) -> sql.Composable:
 
 
 def _assemble_sql(timestamp: sql.Composable, text: sql.Composable) -> sql.Composed:
-    # overlay puts the 6 timestamp bytes over the digest's first 6; set_byte fixes version and
-    # variant; the first 16 bytes, as hex, are the uuid. One expression: PostgreSQL inlines it.
-    digest = _digest(text)
+    # overlay puts the 6 timestamp bytes over the digest's first 6; set_bit writes the version
+    # (bits 55-52: 0111) and the variant (bits 71-70: 10) - PostgreSQL numbers bits from the
+    # least significant of each byte - so the digest is computed once per row (get_byte would
+    # need it again: PostgreSQL does not share common subexpressions). The first 16 bytes, as
+    # hex, are the uuid.
     bytes_ = sql.SQL("overlay({d} placing substring(int8send({ts}) from 3 for 6) from 1 for 6)").format(
-        d=digest, ts=timestamp
+        d=_digest(text), ts=timestamp
     )
     return sql.SQL(
-        "substr(encode(set_byte(set_byte({b}, 6, (get_byte({d}, 6) & 15) | 112), 8, "
-        "(get_byte({d}, 8) & 63) | 128), 'hex'), 1, 32)::uuid"
-    ).format(b=bytes_, d=digest)
+        "encode(substring(set_bit(set_bit(set_bit(set_bit(set_bit(set_bit({b}, 55, 0), 54, 1), 53, 1), "
+        "52, 1), 71, 1), 70, 0) from 1 for 16), 'hex')::uuid"
+    ).format(b=bytes_)
 
 
 def key_sql(table: str, key: sql.Composable) -> sql.Composed:
@@ -78,11 +80,9 @@ FUNCTION_SQL = """
 -- bookkeeping schema; copy it anywhere): map an old integer id to its V1 uuid.
 CREATE OR REPLACE FUNCTION veza_port.id_for_key(source_table text, old_key bigint) RETURNS uuid
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT substr(encode(set_byte(set_byte(
+    SELECT encode(substring(set_bit(set_bit(set_bit(set_bit(set_bit(set_bit(
         overlay(sha256(convert_to(source_table || ':' || old_key::text, 'UTF8'))
                 placing substring(int8send(946684800000 + old_key) from 3 for 6) from 1 for 6),
-        6, (get_byte(sha256(convert_to(source_table || ':' || old_key::text, 'UTF8')), 6) & 15) | 112),
-        8, (get_byte(sha256(convert_to(source_table || ':' || old_key::text, 'UTF8')), 8) & 63) | 128),
-        'hex'), 1, 32)::uuid
+        55, 0), 54, 1), 53, 1), 52, 1), 71, 1), 70, 0) from 1 for 16), 'hex')::uuid
 $$;
 """

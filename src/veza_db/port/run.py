@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     Conn = psycopg.Connection[tuple[Any, ...]]
 
 BOOKKEEPING = "veza_port"
+_WRITE_BYTES = 128 * 1024  # memory stays flat: at most this much is held between writes
 # Both sides print values the same way, so a row's text (and its checksum) is comparable.
 _SESSION = (
     "SET TimeZone = 'UTC'",
@@ -158,11 +159,19 @@ def _copy(source: Conn, target: Conn, p: plan.TablePlan, expected: int, progress
         out_sql = sql.SQL("COPY ({}) TO STDOUT").format(p.select)
         in_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier("public", p.target), columns)
         with source.cursor().copy(out_sql) as out, target.cursor().copy(in_sql) as into:
-            for row in out:  # one COPY line per row, passed through untouched
-                into.write(row)
+            # COPY lines pass through untouched, gathered into large writes: one write per row
+            # costs a driver round per row, about a third of the relay's time.
+            pending = bytearray()
+            for row in out:
+                pending += row
                 copied += 1
+                if len(pending) >= _WRITE_BYTES:
+                    into.write(pending)
+                    pending.clear()
                 if progress is not None and copied % 50_000 == 0:
                     progress(p.target, copied, expected)
+            if pending:
+                into.write(pending)
         target.execute(
             "INSERT INTO veza_port.tables (target, source, rows, seconds) VALUES (%s, %s, %s, 0)",
             (p.target, p.source, copied),
