@@ -43,10 +43,16 @@ class BenchServer:
         ).stdout
         return out.strip().split(" ", 2)[-1]
 
-    def createdb(self, name: str) -> str:
-        subprocess.run(
-            [str(self.bin_dir / "psql"), self.url(), "-qc", f'CREATE DATABASE "{name}"'], check=True
-        )
+    def createdb(self, name: str, template: str | None = None) -> str:
+        """A new database (a copy of `template` when given); its URL."""
+        import psycopg
+        from psycopg import sql
+
+        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template is not None:
+            statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(statement)
         return self.url(name)
 
 
