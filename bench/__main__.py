@@ -1,9 +1,10 @@
 """`uv run python -m bench [--quick] [--json]`: every benchmark, figures as ratios to a floor.
 
 Each benchmark measures veza-db and the floor PostgreSQL itself sets for the same work, in the
-same run on the same server, so the ratios hold on a noisy machine. `--quick` uses smaller data
-and fewer repetitions (under 5 minutes on 2 cores); with `--json` the last line is one JSON
-object of the figures.
+same run on the same server, so the ratios hold on a noisy machine; the workload benchmark
+(bench/workload.py) times the backend's hot paths on the Lab schema and on V1 the same way, as
+ratios of V1 to Lab. `--quick` uses smaller data and fewer repetitions (under 5 minutes on 2
+cores); with `--json` the last line is one JSON object of the figures.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sys
 import time
 from typing import Any
 
-from bench import audit_scale, cluster, port_floor, up_floor
+from bench import audit_scale, cluster, port_floor, up_floor, workload
 
 
 def machine() -> dict[str, Any]:
@@ -72,6 +73,28 @@ def main(argv: list[str] | None = None) -> int:
             f"audit: {scale['tables']} tables ({scale['dump_mb']} MB dump): pg_dump -s {scale['pg_dump_s']} s; "
             f"live {scale['audit_live_s']} s -> {scale['audit_vs_pg_dump']}x (target <= 0.1); "
             f"file {scale['audit_file_s']} s -> {scale['audit_file_vs_pg_dump']}x (target <= 0.5)"
+        )
+
+        hot = workload.run(server, quick=args.quick)
+        figures["workload"] = hot["scripts"]
+        figures["workload_min_ratio"] = hot["min_ratio"]
+        figures["size_ratio"] = hot["size_ratio"]
+        figures["workload_run"] = {
+            key: value for key, value in hot.items() if key not in ("scripts", "min_ratio", "size_ratio")
+        }
+        _say(
+            f"workload: hot paths, pgbench {hot['clients']} clients, {hot['seconds_per_run']} s runs (median second "
+            f"after the first), best of {hot['rounds']} (setup {hot['setup_s']} s, total {hot['total_s']} s)"
+        )
+        for path, tps in hot["scripts"].items():
+            _say(
+                f"  {path:<24} Lab {tps['lab_tps']:>9} tps  V1 {tps['v1_tps']:>9}  V1-uuid4 {tps['v1_uuid4_tps']:>9}"
+                f"  V1/Lab {tps['ratio']:>7}x  uuid4/Lab {tps['uuid4_ratio']:>7}x"
+            )
+        sizes = hot["sizes_mb"]
+        _say(
+            f"workload: min V1/Lab {hot['min_ratio']}x (target >= 0.95); size Lab {sizes['lab']} MB, "
+            f"V1 {sizes['v1']} MB -> {hot['size_ratio']}x (target <= 1.3)"
         )
     figures["seconds"] = round(time.perf_counter() - started, 1)
     if args.json:
