@@ -74,7 +74,7 @@ class Plan:
 
 
 QUICK = Plan(labgen.QUICK, doomed=6_000, seconds=3, delete_seconds=2, rounds=1)
-FULL = Plan(labgen.FULL, doomed=40_000, seconds=20, delete_seconds=5, rounds=3)
+FULL = Plan(labgen.FULL, doomed=40_000, seconds=15, delete_seconds=5, rounds=2)
 SMALL = Plan(labgen.SMALL, doomed=40, seconds=1, delete_seconds=1, rounds=1)
 
 
