@@ -101,13 +101,7 @@ CORPUS: dict[str, tuple[bytes, str | None]] = {
     "unterminated-quoted-identifier": (b'CREATE TABLE "t (id int);\n', "cannot parse"),
 }
 
-AUDIT_BUGS = {
-    "copy-block-without-terminator": (
-        "sqlfile.blank_non_sql treats everything after an unterminated COPY ... FROM stdin as data: the "
-        "DDL that follows is dropped silently and the audit reports findings (missing-primary-key) "
-        "for a schema the file does not describe, exit 1 instead of an error"
-    ),
-}
+AUDIT_BUGS: dict[str, str] = {}
 RUNNER_BUGS: dict[str, str] = {}
 
 
@@ -365,21 +359,7 @@ DEEP_BUT_VALID = {
 
 
 @pytest.mark.parametrize("name", sorted(DEEP_BUT_VALID))
-@pytest.mark.parametrize(
-    "command",
-    [
-        pytest.param(
-            "audit",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="orjson.loads has a nesting-depth limit (1024): the parse tree of SQL PostgreSQL accepts "
-                "(a 1000-term || chain, CASE nested 300 deep) makes audit and up fail with "
-                "'unexpected JSONDecodeError' (exit 4)",
-            ),
-        ),
-        "up",
-    ],
-)
+@pytest.mark.parametrize("command", ["audit", "up"])
 def test_deep_but_valid_sql_is_audited_and_applied(
     command: str, name: str, database: str, tmp_path: Path
 ) -> None:
@@ -436,12 +416,6 @@ TRICKY_COMMENTS = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sqlfile.blank_non_sql blanks lines by their first characters without knowing whether they "
-    "are inside a string: a valid pg_dump whose comment has a line starting with '\\' or 'COPY ... "
-    "FROM stdin;' cannot be audited (exit 2), or its comment is silently altered",
-)
 @pytest.mark.parametrize("kind", sorted(TRICKY_COMMENTS))
 def test_dump_with_comment_lines_that_look_like_psql(
     kind: str, database: str, server: Server, tmp_path: Path

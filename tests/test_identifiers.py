@@ -230,11 +230,6 @@ def test_reserved_and_quoted_names_in_the_migrations_directory(tmp_path: Path) -
     assert discover.discover(migrations)[0].up.statements[1].line == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sqlfile.blank_non_sql blanks every line that starts with a backslash, even inside a quoted "
-    "identifier: the dump of a table named 'x<newline>\\y' cannot be audited (exit 2)",
-)
 def test_identifier_with_a_line_starting_with_backslash_in_a_dump(
     database: str, server: Server, tmp_path: Path
 ) -> None:

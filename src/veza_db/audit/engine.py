@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from veza_db.audit.findings import Context, Finding
 from veza_db.audit.policy import UNASSIGNED, Policy
 from veza_db.audit.rules import RULES, Rule
-from veza_db.catalog.model import Catalog
+from veza_db.catalog import expr
+from veza_db.catalog.model import Catalog, fast
 
 _SEVERITY_ORDER = {"error": 0, "warning": 1}
 
@@ -23,36 +26,58 @@ class AuditResult:
     rules: tuple[Rule, ...] = RULES
 
     def count(self, severity: str) -> int:
-        return sum(1 for f in self.findings if f.severity == severity)
+        return self._counts.get(severity, 0)
+
+    @cached_property
+    def _counts(self) -> dict[str, int]:
+        return dict(Counter(f.severity for f in self.findings))
 
 
 def run(catalog: Catalog, policy: Policy, *, kind: str, target: str) -> AuditResult:
+    with expr.many_objects():
+        return _run(catalog, policy, kind=kind, target=target)
+
+
+def _run(catalog: Catalog, policy: Policy, *, kind: str, target: str) -> AuditResult:
     ctx = Context(catalog, policy, from_migrations=kind == "migrations")
     findings: list[Finding] = []
     suppressed = 0
     order = {rule.ID: i for i, rule in enumerate(RULES)}
+    # The defaults the rules read are parsed together, many per parser call.
+    expr.parse_many(c.default for t in ctx.tables() for c in t.columns if expr.worth_parsing(c.default))
+    domains: dict[tuple[str, str], str] = {}
     for rule in RULES:
         severity = policy.severity.get(rule.ID, rule.SEVERITY)
         if severity == "off":
             continue
         for hit in rule.check(ctx):
-            if policy.suppressed(rule.ID, hit.object):
+            obj = hit.object
+            if policy.suppressions and policy.suppressed(rule.ID, obj):
                 suppressed += 1
                 continue
-            domain = policy.domain(hit.schema, hit.table) if hit.table else UNASSIGNED
+            if hit.table:
+                key = (hit.schema, hit.table)
+                domain = domains.get(key)
+                if domain is None:
+                    domain = domains[key] = policy.domain(hit.schema, hit.table)
+            else:
+                domain = UNASSIGNED
             findings.append(
-                Finding(
-                    rule=rule.ID,
-                    severity=severity,
-                    schema=hit.schema,
-                    table=hit.table,
-                    column=hit.column,
-                    domain=domain,
-                    message=hit.message,
-                    object=hit.object,
-                    current=hit.current,
-                    expected=hit.expected,
-                    where=hit.where,
+                fast(  # one per hit: the frozen dataclass's `__init__` would double the cost
+                    Finding,
+                    {
+                        "rule": rule.ID,
+                        "severity": severity,
+                        "schema": hit.schema,
+                        "table": hit.table,
+                        "column": hit.column,
+                        "domain": domain,
+                        "message": hit.message,
+                        "object": obj,
+                        "current": hit.current,
+                        "expected": hit.expected,
+                        "where": hit.where,
+                    },
                 )
             )
     findings.sort(

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import NamedTuple
 
 from veza_db.audit.policy import Policy
 from veza_db.catalog.model import Catalog, Location, Table
 
 
-@dataclass(frozen=True)
-class Hit:
-    """One offending object, as a rule sees it; the engine adds rule, severity and domain."""
+class Hit(NamedTuple):
+    """One offending object, as a rule sees it; the engine adds rule, severity and domain.
+
+    A named tuple, not a dataclass: a large schema has a hundred thousand of them, and a tuple
+    is built three times faster.
+    """
 
     schema: str
     table: str | None
@@ -20,12 +25,14 @@ class Hit:
     current: str | None = None
     expected: str | None = None
     object_name: str | None = None  # when the object is not the table or column (an index...)
-    where: Location | None = field(default=None, compare=False)
+    where: Location | None = None
 
     @property
     def object(self) -> str:
-        parts = [self.schema, self.table, self.object_name or self.column]
-        return ".".join(p for p in parts if p)
+        schema, table, last = self.schema, self.table, self.object_name or self.column
+        if schema and table:  # nearly every hit: formatted directly, ninety thousand on a large schema
+            return f"{schema}.{table}.{last}" if last else f"{schema}.{table}"
+        return ".".join(p for p in (schema, table, last) if p)
 
 
 @dataclass(frozen=True)
@@ -49,10 +56,14 @@ class Context:
     policy: Policy
     from_migrations: bool = False  # the target is a migrations directory of this service
 
+    @cached_property
+    def owned_tables(self) -> tuple[Table, ...]:
+        """The tables the service owns, tooling tables aside: what V1's standards apply to."""
+        owned, policy = set(self.policy.owned_schemas), self.policy
+        return tuple(
+            t for t in self.catalog.tables if t.schema in owned and not policy.is_tooling(t.schema, t.name)
+        )
+
     def tables(self) -> Iterator[Table]:
         """The tables the service owns, tooling tables aside: what V1's standards apply to."""
-        for table in self.catalog.tables:
-            if table.schema in self.policy.owned_schemas and not self.policy.is_tooling(
-                table.schema, table.name
-            ):
-                yield table
+        return iter(self.owned_tables)

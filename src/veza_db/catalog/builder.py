@@ -7,6 +7,7 @@ Names PostgreSQL would choose for unnamed constraints and indexes are chosen the
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -26,11 +27,13 @@ from veza_db.catalog.model import (
     Trigger,
     UniqueConstraint,
     View,
+    fast,
 )
 
 Json = dict[str, Any]
 ACTIONS = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
 _MAX_NAME = 63
+_SIGNATURE_MODES = {"FUNC_PARAM_DEFAULT", "FUNC_PARAM_IN", "FUNC_PARAM_INOUT", "FUNC_PARAM_VARIADIC"}
 
 
 def choose_name(name1: str, name2: str, label: str) -> str:
@@ -70,6 +73,21 @@ class _Table:
         return names | ({self.primary_key.name} if self.primary_key else set())
 
 
+def _changed(column: Column, **changes: Any) -> Column:
+    """`dataclasses.replace` for a column, without its per-call field introspection."""
+    values: dict[str, Any] = {
+        "name": column.name,
+        "type": column.type,
+        "nullable": column.nullable,
+        "default": column.default,
+        "identity": column.identity,
+        "comment": column.comment,
+        "where": column.where,
+    }
+    values.update(changes)
+    return fast(Column, values)
+
+
 class UnsupportedStatement(Exception):
     """A statement refers to an object the file never created (reported, not fatal)."""
 
@@ -88,6 +106,9 @@ class Builder:
         self.default_schema = "public"
         self._line: Callable[[int], int] = lambda offset: 1
         self._stmt_location = 0
+        # Index names of every table, kept while indexes are only added (unnamed objects are
+        # named against it); any other change to an index or a table drops it.
+        self._index_names: set[str] | None = None
 
     # ---- entry points ------------------------------------------------------------------------
 
@@ -95,11 +116,11 @@ class Builder:
         """Apply one parsed statement; `line_of(byte_offset)` maps locations to lines."""
         self._line = line_of
         self.file = file
-        kind, node = expr.node_type(statement["stmt"])
-        handler = getattr(self, f"_on_{kind}", None)
+        ((kind, node),) = statement["stmt"].items()
+        handler = _HANDLERS.get(kind)
         if handler is not None:
-            self._stmt_location = int(statement.get("stmt_location", 0))
-            handler(node)
+            self._stmt_location = statement.get("stmt_location", 0)
+            handler(self, node)
 
     def freeze(self) -> Catalog:
         tables = []
@@ -133,7 +154,7 @@ class Builder:
 
     def _where(self, location: int | None) -> Location:
         offset = self._stmt_location if location is None or location < 0 else location
-        return Location(self.file, self._line(offset))
+        return fast(Location, {"file": self.file, "line": self._line(offset)})
 
     def _qualify(self, rangevar: Json) -> tuple[str, str]:
         return (str(rangevar.get("schemaname") or self.default_schema), str(rangevar["relname"]))
@@ -170,9 +191,9 @@ class Builder:
         previous, self.default_schema = self.default_schema, name
         for element in node.get("schemaElts", []):
             kind, inner = expr.node_type(element)
-            handler = getattr(self, f"_on_{kind}", None)
+            handler = _HANDLERS.get(kind)
             if handler is not None:
-                handler(inner)
+                handler(self, inner)
         self.default_schema = previous
 
     def _on_CreateStmt(self, node: Json) -> None:  # noqa: N802
@@ -192,27 +213,53 @@ class Builder:
                 self._add_constraint(table, inner)
 
     def _add_column(self, table: _Table, node: Json) -> None:
-        name = str(node["colname"])
+        name = sys.intern(node["colname"])  # shared: the same names come back table after table
         type_name = node["typeName"]
-        column = Column(
-            name=name,
-            type=typenames.format_type(type_name),
-            nullable=True,
-            where=self._where(node.get("location")),
-        )
+        where = self._where(node.get("location"))
+        nullable, default, identity = True, None, None
         if typenames.is_serial(type_name):
             seq = choose_name(table.name, name, "seq")
-            self.sequences[(table.schema, seq)] = Sequence(
-                table.schema, seq, (table.name, name), column.where
-            )
-            column = replace(column, nullable=False, default=f"nextval('{table.schema}.{seq}'::regclass)")
-        table.columns[name] = column
-        for constraint in node.get("constraints", []):
-            self._add_constraint(table, constraint["Constraint"], column=name)
+            self.sequences[(table.schema, seq)] = Sequence(table.schema, seq, (table.name, name), where)
+            nullable, default = False, f"nextval('{table.schema}.{seq}'::regclass)"
+        # What a column constraint says about the column itself is gathered first, so the column
+        # is built once: a dump has a hundred thousand of them.
+        others = []
+        for constraint in node.get("constraints", ()):
+            inner = constraint["Constraint"]
+            kind = inner["contype"]
+            if kind == "CONSTR_NOTNULL":
+                nullable = False
+            elif kind == "CONSTR_NULL":
+                nullable = True
+            elif kind in ("CONSTR_DEFAULT", "CONSTR_GENERATED"):
+                default = expr.deparse(inner["raw_expr"])
+            elif kind == "CONSTR_IDENTITY":
+                identity = "always" if inner.get("generated_when") == "a" else "by default"
+                nullable = False
+                self._identity_sequence(table, name, inner, where)
+            else:
+                if kind == "CONSTR_PRIMARY":
+                    nullable = False
+                others.append(inner)
+        table.columns[name] = fast(
+            Column,
+            {
+                "name": name,
+                "type": typenames.format_type(type_name),
+                "nullable": nullable,
+                "default": default,
+                "identity": identity,
+                "comment": None,
+                "where": where,
+            },
+        )
+        for inner in others:
+            self._add_constraint(table, inner, column=name)
 
     def _set_column(self, table: _Table, name: str, **changes: Any) -> None:
-        if name in table.columns:
-            table.columns[name] = replace(table.columns[name], **changes)
+        column = table.columns.get(name)
+        if column is not None:
+            table.columns[name] = _changed(column, **changes)
 
     def _add_constraint(self, table: _Table, node: Json, column: str | None = None) -> None:
         kind = node["contype"]
@@ -221,7 +268,8 @@ class Builder:
         name = node.get("conname")
         if kind == "CONSTR_NOTNULL":
             for key in keys:
-                self._set_column(table, key, nullable=False)
+                if (current := table.columns.get(key)) is not None and current.nullable:
+                    self._set_column(table, key, nullable=False)
         elif kind == "CONSTR_NULL" and column:
             self._set_column(table, column, nullable=True)
         elif kind in ("CONSTR_DEFAULT", "CONSTR_GENERATED") and column:
@@ -229,11 +277,13 @@ class Builder:
         elif kind == "CONSTR_IDENTITY" and column:
             when = "always" if node.get("generated_when") == "a" else "by default"
             self._set_column(table, column, identity=when, nullable=False)
+            self._identity_sequence(table, column, node, where)
         elif kind == "CONSTR_PRIMARY":
             keys = keys or self._index_columns(table, node.get("indexname"))
             table.primary_key = PrimaryKey(name or choose_name(table.name, "", "pkey"), tuple(keys), where)
             for key in keys:
-                self._set_column(table, key, nullable=False)
+                if (current := table.columns.get(key)) is not None and current.nullable:
+                    self._set_column(table, key, nullable=False)
         elif kind == "CONSTR_UNIQUE":
             keys = keys or self._index_columns(table, node.get("indexname"))
             default = choose_name(table.name, "_".join(keys), "key")
@@ -264,8 +314,20 @@ class Builder:
                 )
             )
 
+    def _identity_sequence(self, table: _Table, column: str, node: Json, where: Location) -> None:
+        """The sequence behind an identity column: named by `SEQUENCE NAME`, or as for serial."""
+        key = (table.schema, choose_name(table.name, column, "seq"))
+        for option in node.get("options", ()):
+            d = option["DefElem"]
+            if d.get("defname") == "sequence_name" and "List" in d.get("arg", {}):
+                names = self._names(d["arg"]["List"]["items"])
+                key = (names[-2] if len(names) > 1 else table.schema, names[-1])
+        self.sequences[key] = Sequence(key[0], key[1], (table.name, column), where)
+
     def _unique_name(self, table: _Table, name: str) -> str:
-        taken = table.constraint_names() | {i.name for t in self.tables.values() for i in t.indexes}
+        if self._index_names is None:
+            self._index_names = {i.name for t in self.tables.values() for i in t.indexes}
+        taken = table.constraint_names() | self._index_names
         if name not in taken:
             return name
         n = 1
@@ -278,6 +340,7 @@ class Builder:
         for index in table.indexes:
             if index.name == index_name:
                 table.indexes.remove(index)
+                self._index_names = None
                 return list(index.columns)
         return []
 
@@ -294,6 +357,7 @@ class Builder:
                 self._add_column(table, definition["ColumnDef"])
             elif sub == "AT_DropColumn" and name:
                 table.columns.pop(name, None)
+                self._drop_owned_sequences(table, name)
             elif sub == "AT_ColumnDefault" and name:
                 self._set_column(table, name, default=expr.deparse(definition) if definition else None)
             elif sub == "AT_DropNotNull" and name:
@@ -308,8 +372,21 @@ class Builder:
                 self._add_constraint(table, definition["Constraint"], column=name)
             elif sub == "AT_DropIdentity" and name:
                 self._set_column(table, name, identity=None)
+                self._drop_owned_sequences(table, name)
+            elif sub == "AT_AttachPartition" and definition:
+                # A partition: its parent describes it (as when created with PARTITION OF).
+                self.tables.pop(self._qualify(definition["PartitionCmd"]["name"]), None)
+                self._index_names = None
             elif sub == "AT_DropConstraint" and name:
                 self._drop_constraint(table, name)
+
+    def _drop_owned_sequences(self, table: _Table, column: str) -> None:
+        """A column's serial or identity sequence goes with it, as in PostgreSQL."""
+        self.sequences = {
+            k: seq
+            for k, seq in self.sequences.items()
+            if not (k[0] == table.schema and seq.owned_by == (table.name, column))
+        }
 
     def _drop_constraint(self, table: _Table, name: str) -> None:
         if table.primary_key and table.primary_key.name == name:
@@ -334,6 +411,8 @@ class Builder:
         if node.get("if_not_exists") and any(i.name == name for i in table.indexes):
             return
         predicate = expr.deparse(node["whereClause"]) if node.get("whereClause") else None
+        if self._index_names is not None:
+            self._index_names.add(name)
         table.indexes.append(
             Index(
                 name,
@@ -394,16 +473,13 @@ class Builder:
     def _on_CreateFunctionStmt(self, node: Json) -> None:  # noqa: N802
         names = self._names(node.get("funcname", []))
         schema, name = (names[-2] if len(names) > 1 else self.default_schema), names[-1]
+        # The call signature, as PostgreSQL keeps it (proargtypes): the input arguments' types,
+        # without type modifiers (an argument does not keep one).
         args = []
         for param in node.get("parameters", []):
             p = param["FunctionParameter"]
-            if p.get("mode", "FUNC_PARAM_DEFAULT") in (
-                "FUNC_PARAM_DEFAULT",
-                "FUNC_PARAM_IN",
-                "FUNC_PARAM_INOUT",
-                "FUNC_PARAM_VARIADIC",
-            ):
-                args.append(typenames.format_type(p["argType"]))
+            if p.get("mode", "FUNC_PARAM_DEFAULT") in _SIGNATURE_MODES:
+                args.append(typenames.format_type({**p["argType"], "typmods": []}))
         arguments = ", ".join(args)
         self.schemas.add(schema)
         definition = expr.deparse({"CreateFunctionStmt": node})
@@ -426,6 +502,7 @@ class Builder:
             self.views[key] = View(key[0], key[1], True, self._where(rel.get("location")))
 
     def _on_RenameStmt(self, node: Json) -> None:  # noqa: N802
+        self._index_names = None
         kind, new = node.get("renameType"), str(node.get("newname", ""))
         relation = node.get("relation")
         if kind == "OBJECT_TABLE" and relation:
@@ -450,6 +527,7 @@ class Builder:
                 ]
 
     def _on_DropStmt(self, node: Json) -> None:  # noqa: N802
+        self._index_names = None
         kind = str(node.get("removeType"))
         for obj in node.get("objects", []):
             if kind == "OBJECT_FUNCTION":
@@ -496,3 +574,9 @@ class Builder:
         self.sequences = {k: s for k, s in self.sequences.items() if k[0] != name}
         self.views = {k: v for k, v in self.views.items() if k[0] != name}
         self.functions = {k: f for k, f in self.functions.items() if k[0] != name}
+
+
+# Statement kind -> its handler (`_on_CreateStmt`...): looked up once per statement.
+_HANDLERS: dict[str, Callable[[Builder, Json], None]] = {
+    name.removeprefix("_on_"): handler for name, handler in vars(Builder).items() if name.startswith("_on_")
+}

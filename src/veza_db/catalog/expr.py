@@ -8,12 +8,19 @@ into pglast nodes. Rules never compare expression text: they parse it and ask th
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
 Json = dict[str, Any]
+T = TypeVar("T")
+# Deep trees (PostgreSQL's parser takes a CASE nested hundreds deep, a `||` chain of thousands
+# of terms) are read in a thread of their own, with a stack and a recursion limit that fit them.
+_DEEP_STACK = 256 * 1024 * 1024  # address space; only the pages a deep tree touches are used
+_DEEP_RECURSION = 200_000
 
 _CONST_KINDS = {
     "ival": "Integer",
@@ -38,6 +45,86 @@ _MAYBE_TIME = {
     "now", "current_timestamp", "localtimestamp", "current_date", "transaction_timestamp",
     "statement_timestamp", "clock_timestamp", "timeofday",
 }  # fmt: skip
+
+
+class TooDeep(Exception):
+    """A tree nested deeper than even the deep-recursion thread can read."""
+
+
+def deep(function: Callable[..., T], *args: Any) -> T:
+    """`function(*args)` where deep recursion is safe: in a thread with a large stack and a high
+    recursion limit. RecursionError there becomes TooDeep."""
+    import sys
+    import threading
+
+    outcome: list[Any] = []
+
+    def target() -> None:
+        try:
+            outcome.append((True, function(*args)))
+        except BaseException as exc:
+            outcome.append((False, exc))
+
+    previous_stack = threading.stack_size(_DEEP_STACK)
+    previous_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous_limit, _DEEP_RECURSION))
+    try:
+        worker = threading.Thread(target=target, name="veza-db-deep-tree")
+        worker.start()
+        worker.join()
+    finally:
+        threading.stack_size(previous_stack)
+        sys.setrecursionlimit(previous_limit)
+    ok, value = outcome[0]
+    if ok:
+        return value  # type: ignore[no-any-return]
+    if isinstance(value, RecursionError | MemoryError):
+        raise TooDeep(str(value)) from None
+    raise value
+
+
+def _loads_deep(text: str) -> Any:
+    import json
+    import json.scanner
+
+    # The pure-Python scanner recurses through Python frames only, which the raised recursion
+    # limit governs (the C decoders stop at a fixed depth).
+    decoder = json.JSONDecoder()
+    decoder.scan_once = json.scanner.py_make_scanner(decoder)  # type: ignore[attr-defined]
+    return decoder.decode(text)
+
+
+def loads(text: str) -> Any:
+    """A parser's JSON output as Python objects, however deep (orjson stops at 1024 levels)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return deep(_loads_deep, text)
+
+
+_MANY = 100_000  # objects the collector tracks, created inside `many_objects`
+
+
+@contextmanager
+def many_objects() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a model, findings or a report are built.
+
+    They are hundreds of thousands of small objects without reference cycles (reference counting
+    frees them), and each collection would walk all of them again: on a large dump that was
+    three quarters of the parse time. When the block created that many, they are also frozen
+    (`gc.freeze`), so that later collections skip them too.
+    """
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if gc.get_count()[0] > _MANY:
+            gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def node_type(node: Json) -> tuple[str, Json]:
@@ -99,14 +186,18 @@ def _convert(value: Any) -> Any:
 
 def deparse(node: Json) -> str:
     """SQL text of one JSON node (an expression or a whole statement)."""
-    from pglast import ast
-    from pglast.stream import RawStream
-
     simple = _deparse_simple(node)
     if simple is not None:
         return simple
+    # Imported only now: the printer's modules take longer to import than most dumps need it.
+    from pglast import ast
+    from pglast.stream import RawStream
+
     kind, fields = node_type(node)
-    return str(RawStream()(getattr(ast, kind)(_to_pglast(kind, fields))))
+    try:
+        return str(RawStream()(getattr(ast, kind)(_to_pglast(kind, fields))))
+    except RecursionError:
+        return deep(lambda: str(RawStream()(getattr(ast, kind)(_to_pglast(kind, fields)))))
 
 
 def _literal(fields: Json) -> str | None:
@@ -151,14 +242,64 @@ def _deparse_simple(node: Json) -> str | None:
     return None
 
 
-@lru_cache(maxsize=65536)
-def parse(text: str) -> Json:
-    """The JSON tree of one expression (cached: do not modify it)."""
-    from pglast.parser import parse_sql_json
+_PARSED: dict[str, Json] = {}  # expression text -> its tree; shared, never modified
+_PARSED_LIMIT = 200_000
+_BATCH = 2000
 
-    statement = orjson.loads(parse_sql_json(f"SELECT {text}"))["stmts"][0]["stmt"]["SelectStmt"]
-    value: Json = statement["targetList"][0]["ResTarget"]["val"]
-    return value
+
+def _remember(text: str, tree: Json) -> None:
+    if len(_PARSED) >= _PARSED_LIMIT:
+        _PARSED.clear()
+    _PARSED[text] = tree
+
+
+def parse(text: str) -> Json:
+    """The JSON tree of one expression (cached: do not modify it; its locations mean nothing)."""
+    tree = _PARSED.get(text)
+    if tree is None:
+        from pglast.parser import parse_sql_json
+
+        statement = loads(parse_sql_json(f"SELECT {text}"))["stmts"][0]["stmt"]["SelectStmt"]
+        tree = statement["targetList"][0]["ResTarget"]["val"]
+        _remember(text, tree)
+    return tree
+
+
+def parse_many(texts: Iterable[str | None]) -> None:
+    """Parse the expressions not parsed yet, many per parser call, so that `parse` finds them.
+
+    A parser call costs more than parsing one small expression: ten thousand `nextval(...)`
+    defaults parse about five times faster in batches. A batch the parser rejects is left to
+    `parse`, one expression at a time, which then reports the one that fails.
+    """
+    from pglast.parser import ParseError, parse_sql_json
+
+    todo = [t for t in dict.fromkeys(texts) if t and t not in _PARSED]
+    for first in range(0, len(todo), _BATCH):
+        batch = todo[first : first + _BATCH]
+        # One statement per line: a line comment at the end of an expression ends at its line.
+        try:
+            statements = loads(parse_sql_json("".join(f"SELECT {t}\n;\n" for t in batch)))["stmts"]
+        except (ParseError, TooDeep):
+            continue
+        if len(statements) != len(batch):
+            continue
+        for text, statement in zip(batch, statements, strict=True):
+            targets = statement["stmt"].get("SelectStmt", {}).get("targetList", [])
+            if len(targets) == 1:
+                _remember(text, targets[0]["ResTarget"]["val"])
+
+
+def worth_parsing(default: str | None) -> bool:
+    """Whether a column default may draw from a sequence or spell the current time (the rules
+    that read defaults parse only those)."""
+    if not default:
+        return False
+    return "nextval" in default or bool(_MAYBE_TIME.intersection(_words(default)))
+
+
+def _words(text: str) -> list[str]:
+    return text.lower().replace("(", " ").replace("'", " ").split()
 
 
 def _strip_casts(node: Json) -> Json:
@@ -183,6 +324,7 @@ def index_key(text: str) -> str:
     return name if name is not None else f"({text})"
 
 
+@lru_cache(maxsize=65536)
 def nextval_sequence(default: str | None) -> str | None:
     """The sequence a `nextval(...)` default draws from (schema-qualified), else None."""
     if not default or "nextval" not in default:  # cheap pre-check; the parser decides
@@ -197,11 +339,10 @@ def nextval_sequence(default: str | None) -> str | None:
     return name if "." in name else f"public.{name}"
 
 
+@lru_cache(maxsize=65536)
 def current_time_spelling(default: str | None) -> str | None:
     """How a default spells "the current time" (`now()`, `CURRENT_TIMESTAMP`...), else None."""
-    if not default or not _MAYBE_TIME.intersection(
-        default.lower().replace("(", " ").replace("'", " ").split()
-    ):
+    if not default or not _MAYBE_TIME.intersection(_words(default)):
         return None  # cheap pre-check on words; the parser decides
     kind, fields = node_type(_strip_casts(parse(default)))
     if kind == "SQLValueFunction":

@@ -1,12 +1,19 @@
-"""Load the model from a live database: a handful of set-based catalog queries, not one per table."""
+"""Load the model from a live database: a handful of set-based catalog queries, not one per table.
+
+The queries return plain rows (tuples), columns as numbers and tables as oids, and the loader
+names them from the relations and columns it has read: the server does less per row (no
+subquery per constraint or index key), and a schema of ten thousand tables reads in a fraction
+of a second. The few names not read that way (a foreign key to a partition or an extension's
+table) are asked for afterwards, in the same snapshot.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from veza_db import db, dburl
+from veza_db.catalog import expr
 from veza_db.catalog.model import (
     Catalog,
     CheckConstraint,
@@ -20,6 +27,7 @@ from veza_db.catalog.model import (
     Trigger,
     UniqueConstraint,
     View,
+    fast,
 )
 from veza_db.errors import DatabaseError
 
@@ -28,6 +36,28 @@ if TYPE_CHECKING:
 
 ACTIONS = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
 _IDENTITY = {"a": "always", "d": "by default"}
+_QUERIES = (
+    "schemas",
+    "relations",
+    "sequences",
+    "columns",
+    "constraints",
+    "indexes",
+    "triggers",
+    "functions",
+)
+_RELATION_NAMES = b"""
+SELECT c.oid::bigint, n.nspname, c.relname
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.oid::bigint = ANY (%s)
+"""
+_COLUMN_NAMES = b"""
+SELECT a.attrelid::bigint, a.attnum, a.attname
+FROM pg_attribute a
+WHERE a.attrelid::bigint = ANY (%s) AND a.attnum > 0
+"""
+
+Rows = dict[str, list[tuple[Any, ...]]]
 
 
 def _query(name: str) -> bytes:
@@ -43,101 +73,167 @@ def load(url: dburl.DatabaseUrl) -> Catalog:
 def load_connection(conn: psycopg.Connection[Any], source: str) -> Catalog:
     """Read the schema through an open connection, in one read-only snapshot."""
     import psycopg
-    from psycopg.rows import dict_row
 
     try:
-        with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+        with expr.many_objects(), conn.transaction(), conn.cursor() as cur:
             cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             # Qualify every name as pg_dump does, so a live database and its dump read the same.
             cur.execute("SET LOCAL search_path = ''")
-            rows = {name: cur.execute(_query(name)).fetchall() for name in _QUERIES}
+            # Sort ten thousand tables' columns in memory, not in temporary files.
+            cur.execute("SET LOCAL work_mem = '64MB'")
+            rows: Rows = {name: cur.execute(_query(name)).fetchall() for name in _QUERIES}
+            names = _Names(rows)
+            names.complete(cur)
+            return _build(rows, names, source)
     except psycopg.Error as exc:
         raise DatabaseError(f"cannot read the catalog of {source}: {db.first_line(exc)}") from None
-    return _build(rows, source)
 
 
-_QUERIES = ("schemas", "relations", "columns", "constraints", "indexes", "triggers", "functions")
+class _Names:
+    """Table and column names by oid and number, from the rows read (and asked for when missing)."""
+
+    def __init__(self, rows: Rows) -> None:
+        self.relations: dict[int, tuple[str, str]] = {r[0]: (r[1], r[2]) for r in rows["relations"]}
+        self.columns: dict[int, dict[int, str]] = {}
+        for oid, number, name, *_ in rows["columns"]:
+            table = self.columns.get(oid)
+            if table is None:
+                table = self.columns[oid] = {}
+            table[number] = name
+        self.wanted_relations: set[int] = set()
+        self.wanted_columns: set[int] = set()
+        for oid, _, kind, columns, ref_oid, ref_columns, *_ in rows["constraints"]:
+            self._want(oid, columns)
+            if kind == "f":
+                if ref_oid not in self.relations:
+                    self.wanted_relations.add(ref_oid)
+                self._want(ref_oid, ref_columns)
+        for _, table_oid, number in rows["sequences"]:
+            if table_oid not in self.relations:
+                self.wanted_relations.add(table_oid)
+            self._want(table_oid, [number] if number else None)
+
+    def _want(self, oid: int, numbers: list[int] | None) -> None:
+        if numbers and any(n not in self.columns.get(oid, ()) for n in numbers):
+            self.wanted_columns.add(oid)
+
+    def complete(self, cur: psycopg.Cursor[Any]) -> None:
+        """Ask for the names the rows do not give (tables outside those read)."""
+        if self.wanted_relations:
+            for oid, schema, name in cur.execute(_RELATION_NAMES, [sorted(self.wanted_relations)]):
+                self.relations[oid] = (schema, name)
+        if self.wanted_columns:
+            for oid, number, name in cur.execute(_COLUMN_NAMES, [sorted(self.wanted_columns)]):
+                self.columns.setdefault(oid, {})[number] = name
+
+    def column(self, oid: int, number: int) -> str:
+        return self.columns[oid][number]
+
+    def columns_of(self, oid: int, numbers: list[int] | None) -> tuple[str, ...]:
+        if not numbers:
+            return ()
+        table = self.columns[oid]
+        return tuple(table[n] for n in numbers)
 
 
-def _build(rows: dict[str, list[dict[str, Any]]], source: str) -> Catalog:
-    columns: dict[int, list[Column]] = defaultdict(list)
-    for r in rows["columns"]:
-        columns[r["oid"]].append(
-            Column(
-                name=r["name"],
-                type=r["type"],
-                nullable=r["nullable"],
-                default=r["default_expr"],
-                identity=_IDENTITY.get(r["identity"] or ""),
-                comment=r["comment"],
-            )
+def _build(rows: Rows, names: _Names, source: str) -> Catalog:  # noqa: PLR0912 - one pass per query
+    columns: dict[int, list[Column]] = {}
+    for oid, _, name, type_, nullable, default, identity, comment in rows["columns"]:
+        column = fast(
+            Column,
+            {
+                "name": name,
+                "type": type_,
+                "nullable": nullable,
+                "default": default,
+                "identity": _IDENTITY.get(identity or ""),
+                "comment": comment,
+                "where": None,
+            },
         )
+        table_columns = columns.get(oid)
+        if table_columns is None:
+            columns[oid] = [column]
+        else:
+            table_columns.append(column)
+
     pks: dict[int, PrimaryKey] = {}
-    uniques: dict[int, list[UniqueConstraint]] = defaultdict(list)
-    fks: dict[int, list[ForeignKey]] = defaultdict(list)
-    checks: dict[int, list[CheckConstraint]] = defaultdict(list)
-    for r in rows["constraints"]:
-        cols = tuple(r["columns"])
-        if r["kind"] == "p":
-            pks[r["oid"]] = PrimaryKey(r["name"], cols)
-        elif r["kind"] == "u":
-            uniques[r["oid"]].append(UniqueConstraint(r["name"], cols))
-        elif r["kind"] == "f":
-            fks[r["oid"]].append(
+    uniques: dict[int, list[UniqueConstraint]] = {}
+    fks: dict[int, list[ForeignKey]] = {}
+    checks: dict[int, list[CheckConstraint]] = {}
+    constraint_indexes: set[int] = set()
+    for oid, name, kind, keys, ref_oid, ref_keys, on_delete, on_update, expression, index in rows[
+        "constraints"
+    ]:
+        if kind in ("p", "u", "x"):
+            constraint_indexes.add(index)
+        if kind == "p":
+            pks[oid] = PrimaryKey(name, names.columns_of(oid, keys))
+        elif kind == "u":
+            uniques.setdefault(oid, []).append(UniqueConstraint(name, names.columns_of(oid, keys)))
+        elif kind == "f":
+            ref_schema, ref_table = names.relations[ref_oid]
+            fks.setdefault(oid, []).append(
                 ForeignKey(
-                    r["name"],
-                    cols,
-                    r["ref_schema"],
-                    r["ref_table"],
-                    tuple(r["ref_columns"]),
-                    ACTIONS[r["on_delete"]],
-                    ACTIONS[r["on_update"]],
+                    name,
+                    names.columns_of(oid, keys),
+                    ref_schema,
+                    ref_table,
+                    names.columns_of(ref_oid, ref_keys),
+                    ACTIONS[on_delete],
+                    ACTIONS[on_update],
                 )
             )
-        else:
-            checks[r["oid"]].append(CheckConstraint(r["name"], r["expression"]))
-    indexes: dict[int, list[Index]] = defaultdict(list)
-    for r in rows["indexes"]:
-        indexes[r["oid"]].append(
-            Index(
-                r["name"],
-                tuple(r["columns"]),
-                r["is_unique"],
-                r["predicate"],
-                r["method"],
-            )
+        elif kind == "c":
+            checks.setdefault(oid, []).append(CheckConstraint(name, expression))
+
+    indexes: dict[int, list[Index]] = {}
+    for index, oid, name, is_unique, keys, expressions, predicate, method in rows["indexes"]:
+        if index in constraint_indexes:
+            continue  # the index behind a primary key, unique or exclusion constraint
+        key_names = tuple(
+            f"({expressions[k]})" if number == 0 else names.column(oid, number)
+            for k, number in enumerate(keys)
         )
-    triggers: dict[int, list[Trigger]] = defaultdict(list)
-    for r in rows["triggers"]:
-        triggers[r["oid"]].append(Trigger(r["name"], r["function"], r["definition"]))
+        indexes.setdefault(oid, []).append(Index(name, key_names, is_unique, predicate, method))
+
+    triggers: dict[int, list[Trigger]] = {}
+    for oid, name, function, definition in rows["triggers"]:
+        triggers.setdefault(oid, []).append(Trigger(name, function, definition))
+
+    # (table, column) owning each sequence; the column is None when the sequence belongs to the
+    # table as a whole, as PostgreSQL's catalog allows.
+    owners: dict[int, tuple[str, str]] = {}
+    for oid, table_oid, number in rows["sequences"]:
+        owning = names.columns.get(table_oid, {}).get(number) if number else None
+        owners[oid] = (names.relations[table_oid][1], owning)  # type: ignore[assignment]
 
     tables: list[Table] = []
     sequences: list[Sequence] = []
     views: list[View] = []
-    for r in rows["relations"]:
-        oid, kind = r["oid"], r["kind"]
+    for oid, schema, name, kind, comment in rows["relations"]:
         if kind in ("r", "p", "f"):
             tables.append(
                 Table(
-                    schema=r["schema"],
-                    name=r["name"],
-                    columns=tuple(columns[oid]),
+                    schema=schema,
+                    name=name,
+                    columns=tuple(columns.get(oid, ())),
                     primary_key=pks.get(oid),
-                    uniques=tuple(uniques[oid]),
-                    foreign_keys=tuple(fks[oid]),
-                    checks=tuple(checks[oid]),
-                    indexes=tuple(indexes[oid]),
-                    triggers=tuple(triggers[oid]),
-                    comment=r["comment"],
+                    uniques=tuple(uniques.get(oid, ())),
+                    foreign_keys=tuple(fks.get(oid, ())),
+                    checks=tuple(checks.get(oid, ())),
+                    indexes=tuple(indexes.get(oid, ())),
+                    triggers=tuple(triggers.get(oid, ())),
+                    comment=comment,
                 )
             )
         elif kind == "S":
-            owner = (r["owned_by_table"], r["owned_by_column"]) if r["owned_by_table"] else None
-            sequences.append(Sequence(r["schema"], r["name"], owner))
+            sequences.append(Sequence(schema, name, owners.get(oid)))
         else:
-            views.append(View(r["schema"], r["name"], materialized=kind == "m"))
+            views.append(View(schema, name, materialized=kind == "m"))
     functions = tuple(
-        Function(r["schema"], r["name"], r["arguments"], r["definition"]) for r in rows["functions"]
+        Function(schema, name, arguments, definition)
+        for schema, name, arguments, definition in rows["functions"]
     )
     return Catalog(
         source=source,
@@ -145,5 +241,5 @@ def _build(rows: dict[str, list[dict[str, Any]]], source: str) -> Catalog:
         sequences=tuple(sequences),
         functions=functions,
         views=tuple(views),
-        schemas=frozenset(r["name"] for r in rows["schemas"]),
+        schemas=frozenset(r[0] for r in rows["schemas"]),
     )

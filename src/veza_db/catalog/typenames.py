@@ -6,6 +6,7 @@ A dump says `bigint`, a migration may say `int8` or `BIGSERIAL`, the parser says
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 _NAMES = {
@@ -73,13 +74,13 @@ def quote_ident(name: str) -> str:
     return name if safe else '"' + name.replace('"', '""') + '"'
 
 
-def _modifiers(type_name: dict[str, Any]) -> list[int]:
+def _modifiers(type_name: dict[str, Any]) -> tuple[int, ...]:
     mods = []
-    for mod in type_name.get("typmods", []):
+    for mod in type_name.get("typmods", ()):
         const = mod.get("A_Const", {})
         if "ival" in const:
             mods.append(int(const["ival"].get("ival", 0)))
-    return mods
+    return tuple(mods)
 
 
 def name_parts(type_name: dict[str, Any]) -> list[str]:
@@ -88,9 +89,22 @@ def name_parts(type_name: dict[str, Any]) -> list[str]:
 
 def format_type(type_name: dict[str, Any]) -> str:
     """`format_type()`'s spelling of a parsed TypeName (serial types become their integer type)."""
-    parts = name_parts(type_name)
-    schema, base = (parts[-2] if len(parts) > 1 else None), parts[-1]
-    mods = _modifiers(type_name)
+    names = type_name["names"]
+    if len(names) == 2:  # the common `pg_catalog.int8` and `public.mytype`
+        schema: str | None = names[0]["String"]["sval"]
+        base = names[1]["String"]["sval"]
+    elif len(names) == 1:
+        schema, base = None, names[0]["String"]["sval"]
+    else:
+        parts = name_parts(type_name)
+        schema, base = parts[-2], parts[-1]
+    mods = _modifiers(type_name) if "typmods" in type_name else ()
+    return _format(schema, base, mods, bool(type_name.get("arrayBounds")))
+
+
+@lru_cache(maxsize=4096)
+def _format(schema: str | None, base: str, mods: tuple[int, ...], array: bool) -> str:
+    """The spelling of one type; a dump names the same few types a hundred thousand times."""
     if schema not in (None, "pg_catalog"):
         text = f"{quote_ident(schema or '')}.{quote_ident(base)}"
     elif base in SERIALS:
@@ -107,11 +121,11 @@ def format_type(type_name: dict[str, Any]) -> str:
             text += f"({mods[0]},{mods[1] if len(mods) > 1 else 0})"
         elif mods:
             text += "(" + ",".join(str(m) for m in mods) + ")"
-    if type_name.get("arrayBounds"):
+    if array:
         text += "[]"
     return text
 
 
 def is_serial(type_name: dict[str, Any]) -> bool:
-    parts = name_parts(type_name)
-    return len(parts) == 1 and parts[0] in SERIALS
+    names = type_name["names"]
+    return len(names) == 1 and names[0]["String"]["sval"] in SERIALS

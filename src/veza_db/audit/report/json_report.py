@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 
 from veza_db.audit.engine import AuditResult
+from veza_db.catalog import expr
 
 
 def summary(result: AuditResult) -> dict[str, Any]:
@@ -22,6 +23,11 @@ def summary(result: AuditResult) -> dict[str, Any]:
 
 
 def render(result: AuditResult) -> str:
+    with expr.many_objects():  # a report of a large schema is a hundred thousand small objects
+        return _render(result)
+
+
+def _render(result: AuditResult) -> str:
     findings = []
     for f in result.findings:
         item: dict[str, Any] = {

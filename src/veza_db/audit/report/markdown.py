@@ -8,6 +8,7 @@ from veza_db.audit.engine import AuditResult
 from veza_db.audit.findings import Finding
 from veza_db.audit.policy import UNASSIGNED
 from veza_db.audit.rules import RULES
+from veza_db.catalog import expr
 
 
 def _cell(text: str) -> str:
@@ -33,6 +34,11 @@ def _label(f: Finding) -> str:
 
 
 def render(result: AuditResult) -> str:
+    with expr.many_objects():  # a report of a large schema is a hundred thousand small objects
+        return _render(result)
+
+
+def _render(result: AuditResult) -> str:
     lines = [
         "# DB Schema Audit",
         "",
@@ -114,9 +120,12 @@ def _structural(result: AuditResult) -> list[str]:
     lines = [f"### 2.3 Structural Issues (Status: {'❌ Needs Fix' if others else '✅ None'})", ""]
     if not others:
         return [*lines, "No structural issue found.", ""]
+    by_rule: dict[str, list[Finding]] = defaultdict(list)
+    for f in others:
+        by_rule[f.rule].append(f)
     number = 0
     for rule in RULES:
-        hits = [f for f in others if f.rule == rule.ID]
+        hits = by_rule.get(rule.ID)
         if not hits:
             continue
         number += 1

@@ -9,6 +9,7 @@ import orjson
 
 from veza_db.audit.engine import AuditResult
 from veza_db.audit.rules import RULES, documentation
+from veza_db.catalog import expr
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVELS = {"error": "error", "warning": "warning"}
@@ -35,6 +36,11 @@ def _rule(rule_id: str, summary: str, doc: str, level: str) -> dict[str, Any]:
 
 
 def render(result: AuditResult, version: str) -> str:
+    with expr.many_objects():  # a report of a large schema is a hundred thousand small objects
+        return _render(result, version)
+
+
+def _render(result: AuditResult, version: str) -> str:
     rules = [
         _rule(
             r.ID,
@@ -47,6 +53,7 @@ def render(result: AuditResult, version: str) -> str:
         for r in RULES
     ]
     index = {r.ID: i for i, r in enumerate(RULES)}
+    uris: dict[str, str] = {}  # one file for thousands of findings; resolving it is a system call
     results = []
     for f in result.findings:
         item: dict[str, Any] = {
@@ -58,10 +65,13 @@ def render(result: AuditResult, version: str) -> str:
             "properties": {"domain": f.domain, "current": f.current, "expected": f.expected},
         }
         if f.where is not None:
+            uri = uris.get(f.where.file)
+            if uri is None:
+                uri = uris[f.where.file] = _uri(f.where.file)
             item["locations"] = [
                 {
                     "physicalLocation": {
-                        "artifactLocation": {"uri": _uri(f.where.file)},
+                        "artifactLocation": {"uri": uri},
                         "region": {"startLine": f.where.line},
                     },
                     "logicalLocations": item["logicalLocations"],

@@ -18,6 +18,7 @@ Good:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 
 from veza_db.audit.findings import Context, Hit
 from veza_db.catalog.model import Location, Table
@@ -27,6 +28,7 @@ SEVERITY = "warning"
 SUMMARY = "name does not follow the naming convention"
 
 
+@lru_cache(maxsize=65536)  # the same column names come back in table after table
 def _snake(name: str) -> bool:
     return (
         name.isascii() and name == name.lower() and name.replace("_", "a").isalnum() and not name[0].isdigit()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
 from veza_db.audit.findings import Context, Hit
 
@@ -35,6 +36,7 @@ _TEXT_TYPES = ("text", "character varying", "character", "bytea", "citext")
 _HINTS = ("token", "pass", "secret", "key", "credential", "pin")
 
 
+@lru_cache(maxsize=65536)  # the same columns come back in table after table
 def holds_secret(name: str, type_: str) -> bool:
     lowered = name.lower()
     if not any(hint in lowered for hint in _HINTS):

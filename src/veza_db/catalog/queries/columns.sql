@@ -1,9 +1,14 @@
--- Columns of every user table, in order, with type as format_type() spells it.
+-- Columns of every user table, in order, with type as format_type() spells it. A default is
+-- printed without its table (relation 0) unless it is a generated column's expression, the only
+-- kind that names columns: opening the table for each of thousands of defaults costs more than
+-- the rest of the query.
 SELECT a.attrelid::bigint AS oid,
+       a.attnum AS number,
        a.attname AS name,
        format_type(a.atttypid, a.atttypmod) AS type,
        NOT a.attnotnull AS nullable,
-       pg_get_expr(ad.adbin, ad.adrelid) AS default_expr,
+       CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, 0)
+            ELSE pg_get_expr(ad.adbin, ad.adrelid) END AS default_expr,
        a.attidentity::text AS identity,
        d.description AS comment
 FROM pg_attribute a

@@ -1,7 +1,8 @@
--- Functions and procedures outside the system schemas, except those of extensions.
+-- Functions and procedures outside the system schemas, except those of extensions. Arguments are
+-- the types of the call signature (names and modes left out), as a dump's CREATE FUNCTION gives them.
 SELECT n.nspname AS schema,
        p.proname AS name,
-       pg_get_function_identity_arguments(p.oid) AS arguments,
+       pg_catalog.oidvectortypes(p.proargtypes) AS arguments,
        pg_get_functiondef(p.oid) AS definition
 FROM pg_proc p
 JOIN pg_namespace n ON n.oid = p.pronamespace
