@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from veza_db.catalog.model import Catalog, Table
 
@@ -58,17 +58,11 @@ def _keyed(
                 )
 
 
-def _by_name(items: Iterable[T], key: Callable[[T], str]) -> dict[str, T]:
-    return {key(item): item for item in items}
-
-
-def _table(want: Table, have: Table) -> Iterator[Difference]:
-    prefix = f"{want.qualified}."
-    yield from _keyed(
+# The named parts of a table, each compared by name: (kind, the parts, the fields compared).
+_PARTS: tuple[tuple[str, Callable[[Table], Iterable[Any]], Callable[[Any], dict[str, object]]], ...] = (
+    (
         "column",
-        prefix,
-        _by_name(want.columns, lambda c: c.name),
-        _by_name(have.columns, lambda c: c.name),
+        lambda t: t.columns,
         lambda c: {
             "type": c.type,
             "nullability": "NULL" if c.nullable else "NOT NULL",
@@ -76,55 +70,44 @@ def _table(want: Table, have: Table) -> Iterator[Difference]:
             "identity": c.identity,
             "comment": c.comment,
         },
-    )
-    pk = {want.primary_key.name: want.primary_key} if want.primary_key else {}
-    found_pk = {have.primary_key.name: have.primary_key} if have.primary_key else {}
-    yield from _keyed("primary key", prefix, pk, found_pk, lambda k: {"columns": ", ".join(k.columns)})
-    yield from _keyed(
-        "unique constraint",
-        prefix,
-        _by_name(want.uniques, lambda u: u.name),
-        _by_name(have.uniques, lambda u: u.name),
-        lambda u: {"columns": ", ".join(u.columns)},
-    )
-    yield from _keyed(
+    ),
+    (
+        "primary key",
+        lambda t: (t.primary_key,) if t.primary_key else (),
+        lambda k: {"columns": ", ".join(k.columns)},
+    ),
+    ("unique constraint", lambda t: t.uniques, lambda u: {"columns": ", ".join(u.columns)}),
+    (
         "foreign key",
-        prefix,
-        _by_name(want.foreign_keys, lambda f: f.name),
-        _by_name(have.foreign_keys, lambda f: f.name),
+        lambda t: t.foreign_keys,
         lambda f: {
             "columns": ", ".join(f.columns),
             "references": f"{f.ref_schema}.{f.ref_table} ({', '.join(f.ref_columns)})",
             "ON DELETE": f.on_delete,
             "ON UPDATE": f.on_update,
         },
-    )
-    yield from _keyed(
-        "check constraint",
-        prefix,
-        _by_name(want.checks, lambda c: c.name),
-        _by_name(have.checks, lambda c: c.name),
-        lambda c: {"expression": c.expression},
-    )
-    yield from _keyed(
+    ),
+    ("check constraint", lambda t: t.checks, lambda c: {"expression": c.expression}),
+    (
         "index",
-        prefix,
-        _by_name(want.indexes, lambda i: i.name),
-        _by_name(have.indexes, lambda i: i.name),
+        lambda t: t.indexes,
         lambda i: {
             "columns": ", ".join(i.columns),
             "unique": i.unique,
             "predicate": i.predicate,
             "method": i.method,
         },
-    )
-    yield from _keyed(
-        "trigger",
-        prefix,
-        _by_name(want.triggers, lambda t: t.name),
-        _by_name(have.triggers, lambda t: t.name),
-        lambda t: {"definition": t.definition},
-    )
+    ),
+    ("trigger", lambda t: t.triggers, lambda t: {"definition": t.definition}),
+)
+
+
+def _table(want: Table, have: Table) -> Iterator[Difference]:
+    prefix = f"{want.qualified}."
+    for kind, parts, fields in _PARTS:
+        expected = {part.name: part for part in parts(want)}
+        found = {part.name: part for part in parts(have)}
+        yield from _keyed(kind, prefix, expected, found, fields)
     if want.comment != have.comment:
         yield Difference(
             "changed", "table", want.qualified, "comment", _show(want.comment), _show(have.comment)
