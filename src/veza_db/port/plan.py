@@ -86,16 +86,9 @@ class _Compiler:
             return sql.Literal(spec.value), set()
         if spec.kind == "expr":
             assert spec.expr is not None
-            try:
-                used = _columns_in(spec.expr)
-            except Exception as exc:  # pglast's ParseError: report it with the column
-                self.problems.append(f"{where}: the expression does not parse: {exc}")
+            used = self.reads(src, spec.expr, where)
+            if used is None:
                 return None
-            missing = sorted(used - {c.name for c in src.columns})
-            if missing:
-                self.problems.append(
-                    f"{where}: the expression reads {missing[0]!r}, not a column of {src.name}"
-                )
             return sql.SQL(spec.expr), used  # SQL text from the mapping file, written by its author
         assert spec.column is not None
         origin = src.column(spec.column)
@@ -166,10 +159,7 @@ class _Compiler:
             self.problems.append(f"tables.{tm.target}.drop.{name}: {src.name} has no such column")
         condition: sql.Composable = sql.SQL("")
         if tm.where is not None:
-            try:
-                used |= self.known_columns(src, _columns_in(tm.where), f"tables.{tm.target}.where")
-            except Exception as exc:  # pglast's ParseError: report it with the table
-                self.problems.append(f"tables.{tm.target}.where: the condition does not parse: {exc}")
+            used |= self.reads(src, tm.where, f"tables.{tm.target}.where") or set()
             # SQL text from the mapping file, written by its author, like an `expr`.
             condition = sql.SQL(" WHERE ({})").format(sql.SQL(tm.where))
         key = src.primary_key.columns if src.primary_key else tuple(c.name for c in src.columns[:1])
@@ -181,8 +171,13 @@ class _Compiler:
         )
         return TablePlan(tm.target, src.name, tuple(columns), select, key, frozenset(used | set(tm.drop)))
 
-    def known_columns(self, src: Table, names: set[str], where: str) -> set[str]:
-        """`names`, with a problem recorded for each that is not a column of `src`."""
+    def reads(self, src: Table, text: str, where: str) -> set[str] | None:
+        """Columns that mapping SQL reads (a problem for each not in `src`); None if it does not parse."""
+        try:
+            names = _columns_in(text)
+        except Exception as exc:  # pglast's ParseError: report it with the mapping entry
+            self.problems.append(f"{where}: does not parse: {exc}")
+            return None
         for missing in sorted(names - {c.name for c in src.columns}):
             self.problems.append(f"{where}: reads {missing!r}, not a column of {src.name}")
         return names
