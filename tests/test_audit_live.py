@@ -200,3 +200,62 @@ def test_names_outside_the_tables_read_are_asked_for(database: str) -> None:
         names.complete(cur)
     assert names.relations[oid] == ("public", "a")  # type: ignore[index]
     assert names.columns_of(oid, [2, 1]) == ("label", "id")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("catalog", ["pg_description", "pg_am"])
+def test_a_catalog_query_that_fails_is_one_error_and_frees_the_connection(
+    database: str, catalog: str
+) -> None:
+    """The queries run on a reading thread while the columns are built: an error in the first
+    query or in a later one is still one DatabaseError, and the connection is free afterwards."""
+    import threading
+
+    from veza_db.errors import DatabaseError
+
+    run_sql(database, "CREATE TABLE public.a (id int PRIMARY KEY DEFAULT 1, note text)")
+    with psycopg.connect(database, autocommit=True) as locker, psycopg.connect(database) as conn:
+        conn.execute("SET lock_timeout = '100ms'")
+        # A parallel worker starting up would wait for pg_am without a timeout.
+        conn.execute("SET max_parallel_workers_per_gather = 0")
+        conn.commit()
+        threads = threading.active_count()
+        with locker.transaction():
+            # pg_description is read by the first query (columns), pg_am only by a later one
+            # (indexes), when the columns are being built.
+            locker.execute(f"LOCK TABLE pg_catalog.{catalog} IN ACCESS EXCLUSIVE MODE")
+            with pytest.raises(DatabaseError) as raised:
+                live.load_connection(conn, "the test database")
+        assert str(raised.value) == (
+            "cannot read the catalog of the test database: canceling statement due to lock timeout"
+        )
+        assert threading.active_count() == threads
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+        conn.commit()
+        assert [t.name for t in live.load_connection(conn, "again").tables] == ["a"]
+
+
+def test_a_failure_while_building_cancels_the_query_under_way(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When building the model fails, the reading thread's query is cancelled rather than waited
+    for: here it waits for a lock that is not released while the loader runs."""
+    import threading
+    import time
+
+    def broken(rows: list[tuple[object, ...]]) -> None:
+        time.sleep(0.5)  # the reading thread has sent the next query, which waits for the lock
+        raise RuntimeError("the build failed")
+
+    run_sql(database, "CREATE TABLE public.a (id int PRIMARY KEY)")
+    monkeypatch.setattr(live, "_columns", broken)
+    with psycopg.connect(database, autocommit=True) as locker, psycopg.connect(database) as conn:
+        threads = threading.active_count()
+        with locker.transaction():
+            # Read by the second query (relations), not by the first (columns).
+            locker.execute("LOCK TABLE pg_catalog.pg_depend IN ACCESS EXCLUSIVE MODE")
+            started = time.monotonic()
+            with pytest.raises(RuntimeError, match="the build failed"):
+                live.load_connection(conn, "the test database")
+            assert time.monotonic() - started < 10
+        assert threading.active_count() == threads
+        assert conn.execute("SELECT 1").fetchone() == (1,)

@@ -40,9 +40,9 @@ def run(catalog: Catalog, policy: Policy, *, kind: str, target: str) -> AuditRes
 
 def _run(catalog: Catalog, policy: Policy, *, kind: str, target: str) -> AuditResult:
     ctx = Context(catalog, policy, from_migrations=kind == "migrations")
-    findings: list[Finding] = []
+    # Errors before warnings, each in the rules' order: one list per severity, filled rule by rule.
+    by_severity: dict[str, list[Finding]] = {severity: [] for severity in _SEVERITY_ORDER}
     suppressed = 0
-    order = {rule.ID: i for i, rule in enumerate(RULES)}
     # The defaults the rules read are parsed together, many per parser call.
     expr.parse_many(c.default for t in ctx.tables() for c in t.columns if expr.worth_parsing(c.default))
     domains: dict[tuple[str, str], str] = {}
@@ -50,6 +50,7 @@ def _run(catalog: Catalog, policy: Policy, *, kind: str, target: str) -> AuditRe
         severity = policy.severity.get(rule.ID, rule.SEVERITY)
         if severity == "off":
             continue
+        found: list[Finding] = []
         for hit in rule.check(ctx):
             obj = hit.object
             if policy.suppressions and policy.suppressed(rule.ID, obj):
@@ -62,7 +63,7 @@ def _run(catalog: Catalog, policy: Policy, *, kind: str, target: str) -> AuditRe
                     domain = domains[key] = policy.domain(hit.schema, hit.table)
             else:
                 domain = UNASSIGNED
-            findings.append(
+            found.append(
                 fast(  # one per hit: the frozen dataclass's `__init__` would double the cost
                     Finding,
                     {
@@ -80,15 +81,8 @@ def _run(catalog: Catalog, policy: Policy, *, kind: str, target: str) -> AuditRe
                     },
                 )
             )
-    findings.sort(
-        key=lambda f: (
-            _SEVERITY_ORDER[f.severity],
-            order[f.rule],
-            f.schema,
-            f.table or "",
-            f.column or "",
-            f.object,
-        )
-    )
+        found.sort(key=lambda f: (f.schema, f.table or "", f.column or "", f.object))
+        by_severity[severity] += found
+    findings = tuple(f for severity in _SEVERITY_ORDER for f in by_severity[severity])
     tables = tuple((t.schema, t.name) for t in ctx.tables())
-    return AuditResult(target, kind, tuple(findings), tables, suppressed, policy)
+    return AuditResult(target, kind, findings, tables, suppressed, policy)

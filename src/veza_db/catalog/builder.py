@@ -232,7 +232,7 @@ class Builder:
             elif kind == "CONSTR_NULL":
                 nullable = True
             elif kind in ("CONSTR_DEFAULT", "CONSTR_GENERATED"):
-                default = expr.deparse(inner["raw_expr"])
+                default = expr.deparse_expression(inner["raw_expr"])
             elif kind == "CONSTR_IDENTITY":
                 identity = "always" if inner.get("generated_when") == "a" else "by default"
                 nullable = False
@@ -273,7 +273,7 @@ class Builder:
         elif kind == "CONSTR_NULL" and column:
             self._set_column(table, column, nullable=True)
         elif kind in ("CONSTR_DEFAULT", "CONSTR_GENERATED") and column:
-            self._set_column(table, column, default=expr.deparse(node["raw_expr"]))
+            self._set_column(table, column, default=expr.deparse_expression(node["raw_expr"]))
         elif kind == "CONSTR_IDENTITY" and column:
             when = "always" if node.get("generated_when") == "a" else "by default"
             self._set_column(table, column, identity=when, nullable=False)
@@ -359,7 +359,9 @@ class Builder:
                 table.columns.pop(name, None)
                 self._drop_owned_sequences(table, name)
             elif sub == "AT_ColumnDefault" and name:
-                self._set_column(table, name, default=expr.deparse(definition) if definition else None)
+                self._set_column(
+                    table, name, default=expr.deparse_expression(definition) if definition else None
+                )
             elif sub == "AT_DropNotNull" and name:
                 self._set_column(table, name, nullable=True)
             elif sub == "AT_SetNotNull" and name:
@@ -410,7 +412,7 @@ class Builder:
         )
         if node.get("if_not_exists") and any(i.name == name for i in table.indexes):
             return
-        predicate = expr.deparse(node["whereClause"]) if node.get("whereClause") else None
+        predicate = expr.deparse_expression(node["whereClause"]) if node.get("whereClause") else None
         if self._index_names is not None:
             self._index_names.add(name)
         table.indexes.append(

@@ -290,6 +290,15 @@ def parse_many(texts: Iterable[str | None]) -> None:
                 _remember(text, targets[0]["ResTarget"]["val"])
 
 
+def deparse_expression(node: Json) -> str:
+    """`deparse` of an expression read from a statement, its tree kept as the text's parsed tree:
+    the rules that read a dump's defaults and predicates then never parse them again."""
+    text = deparse(node)
+    if text not in _PARSED:
+        _remember(text, node)
+    return text
+
+
 def worth_parsing(default: str | None) -> bool:
     """Whether a column default may draw from a sequence or spell the current time (the rules
     that read defaults parse only those)."""

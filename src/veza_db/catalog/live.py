@@ -5,10 +5,18 @@ names them from the relations and columns it has read: the server does less per 
 subquery per constraint or index key), and a schema of ten thousand tables reads in a fraction
 of a second. The few names not read that way (a foreign key to a partition or an extension's
 table) are asked for afterwards, in the same snapshot.
+
+The queries are sent one after the other by a reading thread, the largest (columns) first, while
+this thread builds the columns and parses their defaults: the server answers the other queries
+during that time instead of waiting for the client, on a large schema a third of the load.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -36,13 +44,14 @@ if TYPE_CHECKING:
 
 ACTIONS = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
 _IDENTITY = {"a": "always", "d": "by default"}
+# In the order they are sent: columns, the longest for the server, first.
 _QUERIES = (
-    "schemas",
-    "relations",
-    "sequences",
     "columns",
+    "relations",
     "constraints",
     "indexes",
+    "sequences",
+    "schemas",
     "triggers",
     "functions",
 )
@@ -81,12 +90,67 @@ def load_connection(conn: psycopg.Connection[Any], source: str) -> Catalog:
             cur.execute("SET LOCAL search_path = ''")
             # Sort ten thousand tables' columns in memory, not in temporary files.
             cur.execute("SET LOCAL work_mem = '64MB'")
-            rows: Rows = {name: cur.execute(_query(name)).fetchall() for name in _QUERIES}
+            with _reading(cur) as next_rows:
+                rows: Rows = {"columns": next_rows()}
+                columns = _columns(rows["columns"])
+                # Parsed now, while the server answers the other queries; the rules read them.
+                expr.parse_many(
+                    c.default for cs in columns.values() for c in cs if expr.worth_parsing(c.default)
+                )
+                rows.update((name, next_rows()) for name in _QUERIES[1:])
             names = _Names(rows)
             names.complete(cur)
-            return _build(rows, names, source)
+            return _build(rows, columns, names, source)
     except psycopg.Error as exc:
         raise DatabaseError(f"cannot read the catalog of {source}: {db.first_line(exc)}") from None
+
+
+@contextmanager
+def _reading(cur: psycopg.Cursor[Any]) -> Iterator[Callable[[], list[tuple[Any, ...]]]]:
+    """Run the catalog queries in order on a thread of their own; yields a function that returns
+    the next query's rows (waiting for them), or raises the error that query met.
+
+    The thread is joined before the block ends, so the connection is never used by two threads
+    at once, whatever happens in the block; when the block fails, the running query is cancelled
+    first.
+    """
+    results: queue.SimpleQueue[list[tuple[Any, ...]] | BaseException] = queue.SimpleQueue()
+    stop = threading.Event()
+
+    def read() -> None:
+        for name in _QUERIES:
+            if stop.is_set():
+                return
+            try:
+                results.put(cur.execute(_query(name)).fetchall())
+            except BaseException as exc:  # handed to the reading block, raised there
+                results.put(exc)
+                return
+
+    def next_rows() -> list[tuple[Any, ...]]:
+        got = results.get()
+        if isinstance(got, BaseException):
+            raise got
+        return got
+
+    thread = threading.Thread(target=read, name="veza-db catalog reader", daemon=True)
+    thread.start()
+    try:
+        yield next_rows
+    except BaseException:
+        # Leaving early (an error, Ctrl-C): the query under way is cancelled, not waited for;
+        # again if the thread had just sent its next one when the first cancel arrived.
+        stop.set()
+        for _ in range(10):
+            if not thread.is_alive():
+                break
+            with suppress(Exception):
+                cur.connection.cancel_safe(timeout=2)
+            thread.join(0.5)
+        raise
+    finally:
+        stop.set()
+        thread.join()
 
 
 class _Names:
@@ -136,9 +200,10 @@ class _Names:
         return tuple(table[n] for n in numbers)
 
 
-def _build(rows: Rows, names: _Names, source: str) -> Catalog:  # noqa: PLR0912 - one pass per query
+def _columns(rows: list[tuple[Any, ...]]) -> dict[int, list[Column]]:
+    """The columns of each table oid, in order."""
     columns: dict[int, list[Column]] = {}
-    for oid, _, name, type_, nullable, default, identity, comment in rows["columns"]:
+    for oid, _, name, type_, nullable, default, identity, comment in rows:
         column = fast(
             Column,
             {
@@ -156,7 +221,10 @@ def _build(rows: Rows, names: _Names, source: str) -> Catalog:  # noqa: PLR0912 
             columns[oid] = [column]
         else:
             table_columns.append(column)
+    return columns
 
+
+def _build(rows: Rows, columns: dict[int, list[Column]], names: _Names, source: str) -> Catalog:  # noqa: PLR0912
     pks: dict[int, PrimaryKey] = {}
     uniques: dict[int, list[UniqueConstraint]] = {}
     fks: dict[int, list[ForeignKey]] = {}
