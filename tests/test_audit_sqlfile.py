@@ -8,6 +8,7 @@ import dataclasses
 import random
 
 import pytest
+from pglast.parser import parse_sql_json
 
 from veza_db.catalog import expr, sqlfile
 from veza_db.catalog.model import Catalog
@@ -277,13 +278,44 @@ def test_parse_many_gives_what_parse_gives() -> None:
     assert [_without_locations(expr.parse(t)) for t in texts] == one_by_one
 
 
+_LOCATIONS = ("location", "list_start", "list_end")  # offsets in the text parsed
+
+
 def _without_locations(tree: object) -> object:
     """A tree without its parser locations (a batch's are offsets in the batch)."""
     if isinstance(tree, dict):
-        return {k: _without_locations(v) for k, v in tree.items() if k != "location"}
+        return {k: _without_locations(v) for k, v in tree.items() if k not in _LOCATIONS}
     if isinstance(tree, list):
         return [_without_locations(v) for v in tree]
     return tree
+
+
+@pytest.mark.parametrize(
+    "default",
+    [
+        "now()",
+        "CURRENT_TIMESTAMP",
+        "nextval('public.t_id_seq'::regclass)",
+        "'now'::text::timestamp with time zone",
+        "(lower((name)::text) || 'x;y')",
+        "deleted_at IS NULL AND n > (1 + 2) * 3",
+        "ARRAY[1, 2]::integer[]",
+        "CASE WHEN n > 0 THEN 'a' ELSE NULL END",
+    ],
+)
+def test_a_kept_tree_is_the_tree_of_its_text(default: str) -> None:
+    """A dump's defaults and predicates keep the tree they were read from, for the rules: it must
+    be the tree that parsing their text gives (what a live database's text gives)."""
+    statement = expr.loads(
+        parse_sql_json(f"CREATE TABLE t (n int, name text, deleted_at date, c text DEFAULT ({default}))")
+    )
+    column = statement["stmts"][0]["stmt"]["CreateStmt"]["tableElts"][-1]["ColumnDef"]
+    node = column["constraints"][0]["Constraint"]["raw_expr"]
+    expr._PARSED.clear()
+    text = expr.deparse_expression(node)
+    assert expr._PARSED[text] is node
+    expr._PARSED.clear()
+    assert _without_locations(node) == _without_locations(expr.parse(text))
 
 
 def test_parse_many_leaves_a_bad_batch_to_parse() -> None:
