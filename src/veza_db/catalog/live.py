@@ -8,7 +8,7 @@ table) are asked for afterwards, in the same snapshot.
 
 The queries are sent one after the other by a reading thread, the largest (columns) first, while
 this thread builds the columns and parses their defaults: the server answers the other queries
-during that time instead of waiting for the client, on a large schema a third of the load.
+during that time instead of waiting for the client (0.86 s down to 0.72 s for 10,000 tables).
 """
 
 from __future__ import annotations
@@ -224,7 +224,7 @@ def _columns(rows: list[tuple[Any, ...]]) -> dict[int, list[Column]]:
     return columns
 
 
-def _build(rows: Rows, columns: dict[int, list[Column]], names: _Names, source: str) -> Catalog:  # noqa: PLR0912
+def _build(rows: Rows, columns: dict[int, list[Column]], names: _Names, source: str) -> Catalog:  # noqa: PLR0912 - a pass per query
     pks: dict[int, PrimaryKey] = {}
     uniques: dict[int, list[UniqueConstraint]] = {}
     fks: dict[int, list[ForeignKey]] = {}
