@@ -154,7 +154,7 @@ class Builder:
 
     def _where(self, location: int | None) -> Location:
         offset = self._stmt_location if location is None or location < 0 else location
-        return fast(Location, {"file": self.file, "line": self._line(offset)})
+        return Location(self.file, self._line(offset))
 
     def _qualify(self, rangevar: Json) -> tuple[str, str]:
         return (str(rangevar.get("schemaname") or self.default_schema), str(rangevar["relname"]))
