@@ -18,7 +18,7 @@ import sys
 import time
 from typing import Any
 
-from bench import audit_scale, cluster, port_floor, up_floor, workload
+from bench import audit_scale, cluster, failing_file, port_floor, up_floor, workload
 
 
 def machine() -> dict[str, Any]:
@@ -41,6 +41,13 @@ def _up(server: cluster.BenchServer, quick: bool, figures: dict[str, Any]) -> No
         f"up: {up['migrations']} migrations {up['up_s']} s vs psql -1 -f {up['psql_s']} s "
         f"-> {up['up_vs_floor']}x (target <= 1.2); of which fixed {up['up_at_head_s']} s, per file "
         f"{up['per_file_vs_floor']}x; V1 set {up['v1_up_s']} s; --help {up['cli_help_ms']} ms"
+    )
+    failing = failing_file.run(server, rows=1_000_000 if quick else 3_000_000, runs=1 if quick else 3)
+    figures["failing_file"] = failing
+    figures["failing_file_vs_floor"] = failing["failing_vs_floor"]
+    _say(
+        f"up, a failing file: {failing['up_s']} s vs psql -1 -f {failing['psql_s']} s -> "
+        f"{failing['failing_vs_floor']}x (target <= 1.1); of which fixed {failing['fixed_s']} s"
     )
 
 

@@ -74,6 +74,7 @@ def v1_tables_by_version() -> dict[int, frozenset[str]]:
             prefix.mkdir()
             for other in migrations[: migration.version]:
                 for script in (other.up, other.down):
+                    assert script is not None  # every V1 migration has its down file
                     shutil.copy(script.path, prefix / script.path.name)
             catalog = sqlfile.load_directory(prefix)
             result[migration.version] = frozenset(t.name for t in catalog.tables if t.schema == "public")

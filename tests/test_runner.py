@@ -41,7 +41,10 @@ def table_exists(url: str, name: str) -> bool:
 
 def test_golang_migrate_lock_key_vectors() -> None:
     # golang-migrate's own test vectors for GenerateAdvisoryLockId(db, names...), which joins
-    # names + [db] with NUL; the runner passes (schema, table).
+    # names + [db] with NUL; its postgres driver passes (schema, table).
+    assert lock.advisory_key("database_name") == 1764327054
+    assert lock.advisory_key("database_name", "schema_name_1") == 2453313553
+    assert lock.advisory_key("database_name", "schema_name_2") == 235207038
     assert lock.advisory_key("database_name", "schema_name_1", "schema_name_2") == 3743845847
 
 
@@ -92,7 +95,7 @@ def test_up_to_and_down_variants(database: str, tmp_path: Path) -> None:
     assert api.down(database, migrations, to=1).current == 1
     assert version_rows(database) == [(1, False)]
     assert query(database, "SELECT version FROM schema_migrations_history") == [(1,)]
-    assert api.down(database, migrations, all_versions=True).current == 0
+    assert api.down(database, migrations, all_versions=True).current is None
     assert version_rows(database) == []
     assert not table_exists(database, "users")
 
@@ -140,7 +143,7 @@ def test_eight_concurrent_up_processes_apply_each_migration_once(database: str, 
 
 def test_lock_held_by_golang_migrate_key_blocks_then_proceeds(database: str, tmp_path: Path) -> None:
     migrations = write_migrations(tmp_path / "m", THREE)
-    key = lock.advisory_key(database.rsplit("/", 1)[1])
+    key = lock.advisory_key(database.rsplit("/", 1)[1], "public", "schema_migrations")
     with psycopg.connect(database, autocommit=True) as holder:
         holder.execute("SELECT pg_advisory_lock(%s)", (key,))
         holder_pid = holder.info.backend_pid
@@ -242,28 +245,30 @@ def test_validation_reports_every_problem_by_file(tmp_path: Path) -> None:
         {
             "001_a.up.sql": "SELECT 1;\n",
             "001_a.down.sql": "SELECT 1;\n",
-            "002_b.up.sql": "SELECT 1;\n",  # no down
-            "003_c.up.sql": "-- nothing here\n",
+            "002_b.up.sql": "SELECT 1;\n",  # no down: fine
+            "003_c.up.sql": "-- nothing here\n",  # a no-op: fine
             "003_c.down.sql": "SELECT 1;\n",
             "004_d.up.sql": "CREAT TABLE x (id int);\n",
             "004_d.down.sql": "SELECT 1;\n",
-            "008_f.up.sql": "SELECT 1;\n",
+            "008_f.up.sql": "SELECT 1;\n",  # a gap: fine
             "008_f.down.sql": "SELECT 1;\n",
-            "notes.txt": "hello",
+            "README.md": "not SQL: left alone, as golang-migrate leaves it",
             "7-bad-name.up.sql": "SELECT 1;\n",
             "005_e.up.sql": "CREATE TABLE e (id int);\nCOMMIT;\n",
             "005_e.down.sql": "DROP TABLE e;\n",
+            "006_orphan.down.sql": "SELECT 1;\n",
+            "99999999999999999999_huge.up.sql": "SELECT 1;\n",
         },
     )
     with pytest.raises(MigrationDirectoryError) as caught:
         discover(migrations)
     problems = "\n".join(caught.value.problems)
-    assert "002_b.up.sql: has no down file" in problems
-    assert "003_c.up.sql: empty" in problems
     assert "004_d.up.sql:1: PostgreSQL cannot parse it" in problems
-    assert "notes.txt: not a migration file" in problems
     assert "7-bad-name.up.sql: not a migration file" in problems
     assert "005_e.up.sql:2: transaction control inside a migration" in problems
+    assert "006_orphan.down.sql: has no up file" in problems
+    assert "99999999999999999999_huge.up.sql: version 99999999999999999999 does not fit" in problems
+    assert len(caught.value.problems) == 5, problems
     proc = run_cli("up", "--database-url", "postgresql://x@127.0.0.1:1/none", "--migrations", str(migrations))
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == len(caught.value.problems)
@@ -298,7 +303,8 @@ def test_statements_the_runner_cannot_run_are_refused_by_the_parser(tmp_path: Pa
         "002_b.up.sql:3: COPY from STDIN or to STDOUT needs a client to stream the data, which a "
         "migration cannot give; load the rows with INSERT ... VALUES, or COPY from a file on the server",
         "003_c.up.sql:2: transaction control inside a migration; the runner runs each file in one "
-        "transaction (remove it, or make `-- veza-db: no-transaction` the first line)",
+        "transaction (a file may open with BEGIN and end with COMMIT and hold no other; otherwise "
+        "remove it, or make `-- veza-db: no-transaction` the first line)",
         "004_d.up.sql:1: COPY from STDIN or to STDOUT needs a client to stream the data, which a "
         "migration cannot give; load the rows with INSERT ... VALUES, or COPY from a file on the server",
         "005_e.up.sql:2: contains a NUL byte, which SQL cannot hold; remove it",
@@ -306,7 +312,7 @@ def test_statements_the_runner_cannot_run_are_refused_by_the_parser(tmp_path: Pa
 
 
 def test_split_keeps_line_numbers_in_a_long_file() -> None:
-    from veza_db.migrate.discover import split_statements
+    from veza_db.migrate.script import split_statements
 
     statements = split_statements("SELECT 1;\n" * 3 + "\n-- c\nSELECT\n2;" + "SELECT 3;\n" * 2)
     assert [(s.line, s.first_token) for s in statements] == [
@@ -359,14 +365,19 @@ def test_no_transaction_file_can_be_dirty_and_status_says_how_to_recover(
     assert version_rows(database) == [(4, False)]
 
 
-def test_concurrently_in_a_transactional_file_explains_the_directive(database: str, tmp_path: Path) -> None:
+def test_concurrently_mixed_with_other_statements_is_refused_before_anything_runs(
+    database: str, tmp_path: Path
+) -> None:
     files = dict(THREE)
     files["003_tags.up.sql"] += "CREATE INDEX CONCURRENTLY idx_tags_name ON tags (name);\n"
     migrations = write_migrations(tmp_path / "m", files)
     proc = run_cli("up", "--database-url", database, "--migrations", str(migrations))
-    assert proc.returncode == 4
-    assert "veza-db: no-transaction" in one_line_error(proc)
-    assert version_rows(database) == [(2, False)]
+    assert proc.returncode == 2
+    line = one_line_error(proc)
+    assert "003_tags.up.sql:2: CREATE INDEX CONCURRENTLY cannot run inside a transaction block" in line
+    assert "file of its own" in line
+    assert "veza-db: no-transaction" in line
+    assert not table_exists(database, "schema_migrations")
 
 
 @pytest.mark.parametrize(
@@ -420,10 +431,10 @@ def test_wrong_password_is_masked_and_changes_nothing(database: str, tmp_path: P
 
 
 def test_misnamed_file_is_a_usage_error(tmp_path: Path) -> None:
-    migrations = write_migrations(tmp_path / "m", {**THREE, "004_Tags.up.sql": "SELECT 1;"})
+    migrations = write_migrations(tmp_path / "m", {**THREE, "004-tags.up.sql": "SELECT 1;"})
     proc = run_cli("up", "--database-url", "postgresql://x@127.0.0.1:1/x", "--migrations", str(migrations))
     assert proc.returncode == 2
-    assert "004_Tags.up.sql" in one_line_error(proc)
+    assert "004-tags.up.sql" in one_line_error(proc)
 
 
 def test_database_ahead_of_directory_is_refused(database: str, tmp_path: Path) -> None:

@@ -6,9 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from veza_db import db, embedded
+from veza_db import db, dburl, embedded
 from veza_db.errors import UsageError
-from veza_db.migrate import discover, runner, sumfile
+from veza_db.migrate import discover, history, runner, sumfile
+from veza_db.migrate.history import VersionTable
 from veza_db.migrate.runner import Status, Step
 
 if TYPE_CHECKING:
@@ -45,6 +46,19 @@ def _directory(migrations: Path | str | None) -> Path:
     return Path(migrations) if migrations is not None else discover.package_dir()
 
 
+def _checked(
+    database_url: str | None, migrations: Path | str | None, migrations_table: str | None
+) -> tuple[Path, VersionTable]:
+    """The directory, validated before any server is started, and the version table: the option,
+    else the URL's golang-migrate `x-migrations-table`, else `public.schema_migrations`."""
+    directory = _directory(migrations)
+    if migrations_table is None and (configured := dburl.configured(database_url)) is not None:
+        migrations_table = configured.migrations_table
+    table = VersionTable.parse(migrations_table) if migrations_table else history.DEFAULT
+    runner.load(directory, table)
+    return directory, table
+
+
 def up(
     database_url: str | None = None,
     migrations: Path | str | None = None,
@@ -52,18 +66,22 @@ def up(
     to: int | None = None,
     dry_run: bool = False,
     lock_timeout: float = 60,
+    migrations_table: str | None = None,
     on_step: Callable[[Step], None] | None = None,
     on_warning: Callable[[str], None] | None = None,
 ) -> Status:
     """Apply pending migrations (all, or up to version `to`); a dry run only reports them.
 
-    `on_warning` hears about risky but allowed situations, such as migrating as a superuser in a
-    database whose tables belong to an owner role."""
-    directory = _directory(migrations)
-    runner.load(directory)  # a bad directory is reported before any server is started
+    `lock_timeout`: seconds to wait for the migration lock. `migrations_table`: `[SCHEMA.]NAME`
+    of the version table (default `public.schema_migrations`). `on_warning` hears about risky but
+    allowed situations, such as migrating as a superuser in a database whose tables belong to an
+    owner role. Raises UsageError (bad directory or option, exit 2), RefusedError (dirty database,
+    changed file, unknown version, lock not obtained: exit 3) or DatabaseError (a failing file,
+    rolled back; the server: exit 4)."""
+    directory, table = _checked(database_url, migrations, migrations_table)
     return runner.up(
         db.resolve(database_url), directory, to=to, dry_run=dry_run,
-        lock_timeout=lock_timeout, on_step=on_step, on_warning=on_warning,
+        lock_timeout=lock_timeout, table=table, on_step=on_step, on_warning=on_warning,
     )  # fmt: skip
 
 
@@ -76,37 +94,43 @@ def down(
     all_versions: bool = False,
     dry_run: bool = False,
     lock_timeout: float = 60,
+    migrations_table: str | None = None,
     on_step: Callable[[Step], None] | None = None,
 ) -> Status:
-    """Roll back newest first: to version `to`, by `steps` files, or everything with `all_versions`."""
-    if sum(x is not None and x is not False for x in (to, steps, all_versions or None)) != 1:
-        raise UsageError("down needs exactly one target: --to N, --steps K or --all")
-    directory = _directory(migrations)
-    runner.load(directory)
+    """Roll back newest first: to version `to`, by `steps` files, or everything with `all_versions`.
+
+    Raises as `up` does; RefusedError before anything runs when a file to roll back has no down file."""
+    directory, table = _checked(database_url, migrations, migrations_table)
     return runner.down(
-        db.resolve(database_url), directory, to=0 if all_versions else to, steps=steps,
-        dry_run=dry_run, lock_timeout=lock_timeout, on_step=on_step,
+        db.resolve(database_url), directory, to=to, steps=steps, all_versions=all_versions,
+        dry_run=dry_run, lock_timeout=lock_timeout, table=table, on_step=on_step,
     )  # fmt: skip
 
 
-def status(database_url: str | None = None, migrations: Path | str | None = None) -> Status:
-    """Applied and pending versions, and applied files that changed since they ran."""
-    directory = _directory(migrations)
-    runner.load(directory)
-    return runner.status(db.resolve(database_url), directory)
+def status(
+    database_url: str | None = None,
+    migrations: Path | str | None = None,
+    *,
+    migrations_table: str | None = None,
+) -> Status:
+    """Every file of the directory against the database: applied (by veza-db or another tool),
+    pending, changed since applied. Raises RefusedError when the database's version is not one
+    of the directory's (above its last file, or between two files)."""
+    directory, table = _checked(database_url, migrations, migrations_table)
+    return runner.status(db.resolve(database_url), directory, table=table)
 
 
 def force(
-    version: int,
+    version: int | None,
     database_url: str | None = None,
     migrations: Path | str | None = None,
     *,
     lock_timeout: float = 60,
+    migrations_table: str | None = None,
 ) -> Status:
-    """Record `version` as current and clean without running any SQL (recovery)."""
-    directory = _directory(migrations)
-    runner.load(directory)
-    return runner.force(db.resolve(database_url), directory, version, lock_timeout=lock_timeout)
+    """Record `version` (None: nothing applied) as current and clean without running any SQL (recovery)."""
+    directory, table = _checked(database_url, migrations, migrations_table)
+    return runner.force(db.resolve(database_url), directory, version, lock_timeout=lock_timeout, table=table)
 
 
 def hash_migrations(migrations: Path | str | None = None) -> Path:

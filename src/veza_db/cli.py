@@ -42,6 +42,15 @@ MigrationsOption = Annotated[
     Path | None,
     typer.Option("--migrations", help="Migrations directory; default the package's V1 migrations."),
 ]
+MigrationsTableOption = Annotated[
+    str | None,
+    typer.Option(
+        "--migrations-table",
+        help="[SCHEMA.]NAME of the version table, as golang-migrate's x-migrations-table; "
+        "default public.schema_migrations.",
+        show_default=False,
+    ),
+]
 LockTimeoutOption = Annotated[
     float,
     typer.Option("--lock-timeout", help="Seconds to wait for the migration lock before giving up (exit 3)."),
@@ -58,17 +67,29 @@ def _options(
 
 def _print_step(step: Step) -> None:
     arrow = "applied" if step.direction == "up" else "rolled back"
-    typer.echo(f"{arrow:<12} {step.name}.{step.direction}.sql  {step.execution_ms} ms")
+    notes = _notes(step.mode, step.noop)
+    typer.echo(f"{arrow:<12} {step.name}.{step.direction}.sql  {step.execution_ms} ms{notes}")
+
+
+def _notes(mode: str, noop: bool, why: str = "") -> str:
+    """How a file runs, when that is not one transaction with SQL in it."""
+    notes = []
+    if mode != "transaction":
+        notes.append(f"{mode}: {why}" if why else mode)
+    if noop:
+        notes.append("no-op: no SQL, moves the version")
+    return "".join(f"  [{note}]" for note in notes)
 
 
 def _print_dry_step(step: Step) -> None:
-    typer.echo(f"-- would run {step.name}.{step.direction}.sql")
+    typer.echo(f"-- would run {step.name}.{step.direction}.sql{_notes(step.mode, step.noop)}")
     typer.echo(step.sql.rstrip() + "\n")
 
 
 def _version_line(status: Status) -> str:
+    current = "none" if status.current is None else str(status.current)
     where = "head" if status.current == status.head else f"head is {status.head}"
-    return f"version {status.current} ({where}){', DIRTY' if status.dirty else ''}"
+    return f"version {current} ({where}){', DIRTY' if status.dirty else ''}"
 
 
 @app.command()
@@ -80,17 +101,19 @@ def up(
         bool, typer.Option("--dry-run", help="Print the SQL that would run; change nothing.")
     ] = False,
     lock_timeout: LockTimeoutOption = 60,
+    migrations_table: MigrationsTableOption = None,
 ) -> None:
     """Apply pending migrations, each file in its own transaction."""
     from veza_db import api
 
     status = api.up(
         database_url, migrations, to=to, dry_run=dry_run, lock_timeout=lock_timeout,
-        on_step=_print_dry_step if dry_run else _print_step,
+        migrations_table=migrations_table, on_step=_print_dry_step if dry_run else _print_step,
         on_warning=lambda text: typer.echo(f"warning: {text}", err=True),
     )  # fmt: skip
     if dry_run:
-        typer.echo(f"-- dry run: nothing was changed; the database is at version {status.current}")
+        current = "none" if status.current is None else status.current
+        typer.echo(f"-- dry run: nothing was changed; the database is at version {current}")
     else:
         typer.echo(_version_line(status))
 
@@ -106,42 +129,17 @@ def down(
         bool, typer.Option("--dry-run", help="Print the SQL that would run; change nothing.")
     ] = False,
     lock_timeout: LockTimeoutOption = 60,
+    migrations_table: MigrationsTableOption = None,
 ) -> None:
     """Roll back, newest first: --to N, --steps K or --all (never all without --all)."""
     from veza_db import api
 
     status = api.down(
         database_url, migrations, to=to, steps=steps, all_versions=all_versions, dry_run=dry_run,
-        lock_timeout=lock_timeout, on_step=_print_dry_step if dry_run else _print_step,
+        lock_timeout=lock_timeout, migrations_table=migrations_table,
+        on_step=_print_dry_step if dry_run else _print_step,
     )  # fmt: skip
     typer.echo(_version_line(status))
-
-
-def _status_json(status: Status, database: str) -> str:
-    return json.dumps(
-        {
-            "database": database,
-            "current": status.current,
-            "head": status.head,
-            "dirty": status.dirty,
-            "applied": [
-                {
-                    "version": a.version,
-                    "name": a.name,
-                    "checksum": a.checksum,
-                    "applied_at": a.applied_at.isoformat(),
-                    "execution_ms": a.execution_ms,
-                    "applied_by": a.applied_by,
-                }
-                for a in status.applied
-            ],
-            "untracked": status.untracked,
-            "pending": [{"version": m.version, "name": m.up.path.name} for m in status.pending],
-            "changed": status.changed,
-            "recovery": status.recovery,
-        },
-        indent=2,
-    )
 
 
 @app.command()
@@ -149,42 +147,70 @@ def status(
     database_url: DatabaseUrlOption = None,
     migrations: MigrationsOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    migrations_table: MigrationsTableOption = None,
 ) -> None:
-    """Applied and pending migrations; exit 3 if an applied file changed or the database is dirty."""
+    """Every migration file and its state; exit 3 if an applied file changed or the database is dirty."""
     from veza_db import api, db
+    from veza_db.errors import RefusedError
 
-    url = db.resolve(database_url)
-    result = api.status(url.url, migrations)
+    url = db.resolve(database_url)  # for display; the API reads golang-migrate's options from the URL
+    result = api.status(database_url or url.url, migrations, migrations_table=migrations_table)
     if as_json:
-        typer.echo(_status_json(result, str(url)))
+        typer.echo(json.dumps({"database": str(url), **result.to_dict()}, indent=2))
     else:
         typer.echo(f"database  {url}")
         typer.echo(_version_line(result))
-        for a in result.applied:
-            mark = "  CHANGED" if a.name in result.changed else ""
-            when = f"{a.applied_at:%Y-%m-%d %H:%M:%S %Z}"
-            typer.echo(f"  applied  {a.name:<40} {when}  {a.execution_ms:>6} ms  by {a.applied_by}{mark}")
-        for v in result.untracked:
-            typer.echo(f"  applied  version {v} (by another tool: no history row)")
-        for m in result.pending:
-            typer.echo(f"  pending  {m.up.path.name}")
+        history = {a.version: a for a in result.applied}
+        untracked = {m.version for m in result.untracked}
+        for m in result.migrations:
+            notes = _notes(m.up.mode, m.up.noop, m.up.why) + ("" if m.down else "  [no down file]")
+            name = m.up.path.name
+            if (a := history.get(m.version)) is not None:
+                mark = "  CHANGED" if name in result.changed else ""
+                when = f"{a.applied_at:%Y-%m-%d %H:%M:%S %Z}"
+                took = f"{a.execution_ms:>6} ms"
+                typer.echo(f"  applied  {name:<40} {when}  {took}  by {a.applied_by}{mark}{notes}")
+            elif m.version in untracked:
+                typer.echo(f"  applied  {name:<40} by another tool (no history row){notes}")
+            else:
+                typer.echo(f"  pending  {name:<40}{notes}")
     if result.dirty:
-        _fail(3, result.recovery or "database is dirty")
+        raise RefusedError(result.recovery or "database is dirty")
     if result.changed:
-        _fail(3, f"applied migration changed since it ran: {', '.join(result.changed)}")
+        raise RefusedError(
+            f"applied migration changed since it ran: {', '.join(result.changed)}; restore the file "
+            "as it was applied and put the change in a new migration"
+        )
+
+
+def _force_version(text: str) -> int | None:
+    from veza_db.errors import UsageError
+
+    if text.lower() in ("none", "-1"):
+        return None
+    if not text.isdigit():
+        raise UsageError(f"force {text!r}: pass a version of the directory, or `none` for no version")
+    return int(text)
 
 
 @app.command()
 def force(
-    version: Annotated[int, typer.Argument(help="The version to record as applied and clean.")],
+    version: Annotated[
+        str, typer.Argument(help="The version to record as applied and clean; `none` for nothing applied.")
+    ],
     database_url: DatabaseUrlOption = None,
     migrations: MigrationsOption = None,
     lock_timeout: LockTimeoutOption = 60,
+    migrations_table: MigrationsTableOption = None,
 ) -> None:
     """Record VERSION as current and clean, running no SQL (recovery from a dirty state)."""
     from veza_db import api
 
-    typer.echo(_version_line(api.force(version, database_url, migrations, lock_timeout=lock_timeout)))
+    status = api.force(
+        _force_version(version), database_url, migrations, lock_timeout=lock_timeout,
+        migrations_table=migrations_table,
+    )  # fmt: skip
+    typer.echo(_version_line(status))
 
 
 @app.command()

@@ -29,6 +29,23 @@ def first_line(exc: BaseException) -> str:
     return secrets.mask(lines[0] if lines else type(exc).__name__)
 
 
+def explain(exc: BaseException) -> str:
+    """PostgreSQL's message with its SQLSTATE, then its DETAIL and HINT, on one line, passwords masked.
+
+    The detail and hint are often the fix (`New enum values must be committed before they can
+    be used`); errors without diagnostics fall back to `first_line`."""
+    diag = getattr(exc, "diag", None)
+    primary = getattr(diag, "message_primary", None)
+    if diag is None or not primary:
+        return first_line(exc)
+    sqlstate = getattr(exc, "sqlstate", None)
+    parts = [f"{primary} [{sqlstate}]" if sqlstate else primary]
+    for label, text in (("detail", diag.message_detail), ("hint", diag.message_hint)):
+        if text:
+            parts.append(f"{label}: {text}")
+    return secrets.mask("; ".join(" ".join(part.split()) for part in parts))
+
+
 def connect(url: dburl.DatabaseUrl, *, autocommit: bool = False) -> psycopg.Connection[tuple[object, ...]]:
     """Open a connection, or raise DatabaseError naming the server and what went wrong."""
     import psycopg

@@ -13,11 +13,38 @@ ENV_VAR = "VEZA_DATABASE_URL"
 _SCHEMES = ("postgresql", "postgres")
 
 
+# golang-migrate reads its own options from the URL's query (`x-migrations-table`...) and passes
+# the rest to the driver; libpq refuses unknown parameters, so they are taken out here.
+_GOLANG_MIGRATE_PREFIX = "x-"
+
+
 @dataclass(frozen=True)
 class DatabaseUrl:
-    """A checked PostgreSQL URL; `str()` of it never shows the password."""
+    """A checked PostgreSQL URL, without golang-migrate's `x-` options (kept in `options`);
+    `str()` of it never shows the password."""
 
     url: str
+    options: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def migrations_table(self) -> str | None:
+        """golang-migrate's `x-migrations-table` as `[SCHEMA.]NAME`, when the URL gives one.
+
+        With `x-migrations-table-quoted` true the value is `"schema"."name"` (golang-migrate's
+        form); otherwise it is the table's name, taken whole."""
+        options = dict(self.options)
+        value = options.get("x-migrations-table")
+        if not value:
+            return None
+        if options.get("x-migrations-table-quoted", "").lower() not in ("1", "t", "true"):
+            return value
+        parts = value.split('"."')
+        if not (value.startswith('"') and value.endswith('"')) or len(parts) > 2:
+            raise UsageError(
+                f"x-migrations-table {value!r} is not quoted as x-migrations-table-quoted asks; "
+                'write it "schema"."name" or "name"'
+            )
+        return ".".join(part.strip('"') for part in parts)
 
     @property
     def dbname(self) -> str:
@@ -27,7 +54,7 @@ class DatabaseUrl:
         """The same server and credentials, another database."""
         parts = urllib.parse.urlsplit(self.url)
         path = "/" + urllib.parse.quote(dbname, safe="")
-        return DatabaseUrl(urllib.parse.urlunsplit(parts._replace(path=path)))
+        return DatabaseUrl(urllib.parse.urlunsplit(parts._replace(path=path)), self.options)
 
     def __str__(self) -> str:
         return secrets.mask(self.url)
@@ -51,11 +78,23 @@ def parse(url: str) -> DatabaseUrl:
         ) from None
     from psycopg import conninfo
 
+    stripped, options = _without_golang_migrate_options(url.strip())
     try:
-        conninfo.conninfo_to_dict(url.strip())
+        conninfo.conninfo_to_dict(stripped)
     except Exception as exc:  # psycopg raises ProgrammingError with libpq's own message
         raise UsageError(f"malformed database URL {secrets.mask(url)!r}: {secrets.mask(str(exc))}") from None
-    return DatabaseUrl(url.strip())
+    return DatabaseUrl(stripped, options)
+
+
+def _without_golang_migrate_options(url: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The URL without golang-migrate's `x-` query parameters, and those parameters."""
+    parts = urllib.parse.urlsplit(url)
+    if _GOLANG_MIGRATE_PREFIX not in parts.query:
+        return url, ()
+    pairs = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    options = tuple((k, v) for k, v in pairs if k.startswith(_GOLANG_MIGRATE_PREFIX))
+    kept = urllib.parse.urlencode([(k, v) for k, v in pairs if not k.startswith(_GOLANG_MIGRATE_PREFIX)])
+    return urllib.parse.urlunsplit(parts._replace(query=kept)), options
 
 
 def configured(explicit: str | None) -> DatabaseUrl | None:

@@ -25,7 +25,7 @@ from veza_db.migrate import discover, history, runner
 class VerifyResult:
     database: str
     head: int
-    version: int
+    version: int | None  # None: nothing applied
     dirty: bool
     differences: tuple[Difference, ...]
     canonical_on: str  # "same server" | "embedded server"
@@ -36,9 +36,8 @@ class VerifyResult:
         if self.dirty:
             lines.append(f"schema_migrations: version {self.version} is dirty; see `veza-db status`")
         if self.version != self.head:
-            lines.append(
-                f"schema_migrations: version {self.version}, expected {self.head} (head); run `veza-db up`"
-            )
+            shown = "none" if self.version is None else self.version
+            lines.append(f"schema_migrations: version {shown}, expected {self.head} (head); run `veza-db up`")
         return lines + [d.line() for d in self.differences]
 
     @property

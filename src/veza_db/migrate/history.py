@@ -6,38 +6,72 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from veza_db.errors import UsageError
+
 if TYPE_CHECKING:
     import psycopg
+    from psycopg import sql
 
     from veza_db.migrate.discover import Migration
 
     Conn = psycopg.Connection[tuple[object, ...]]
 
-VERSION_TABLE = "schema_migrations"
-HISTORY_TABLE = "schema_migrations_history"
+# PostgreSQL truncates longer names (NAMEDATALEN - 1 bytes).
+_MAX_NAME_BYTES = 63
+HISTORY_SUFFIX = "_history"
 
-# golang-migrate creates the same table with `CREATE TABLE IF NOT EXISTS`; keep it identical
-# so that either tool can be first.
-_CREATE = """
-CREATE TABLE IF NOT EXISTS public.schema_migrations (
-    version bigint NOT NULL PRIMARY KEY,
-    dirty boolean NOT NULL
-);
-CREATE TABLE IF NOT EXISTS public.schema_migrations_history (
-    version bigint NOT NULL PRIMARY KEY,
-    name text NOT NULL,
-    checksum text NOT NULL,
-    applied_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    execution_ms integer NOT NULL,
-    applied_by text NOT NULL DEFAULT CURRENT_USER
-);
-COMMENT ON TABLE public.schema_migrations_history IS
-    'veza-db: per applied migration, its file, SHA-256, when, how long and by whom';
-"""
+
+@dataclass(frozen=True)
+class VersionTable:
+    """Where the version is kept: golang-migrate's `schema_migrations` (or its
+    `x-migrations-table`), and veza-db's history table `<name>_history` beside it."""
+
+    schema: str = "public"
+    name: str = "schema_migrations"
+
+    @property
+    def history(self) -> str:
+        return self.name + HISTORY_SUFFIX
+
+    @classmethod
+    def parse(cls, text: str) -> VersionTable:
+        """`[SCHEMA.]NAME`, each part taken literally (as golang-migrate's quoted
+        `x-migrations-table="schema"."name"`); UsageError when malformed."""
+        parts = text.split(".")
+        if len(parts) > 2 or not all(parts) or any(p != p.strip() or '"' in p for p in parts):
+            raise UsageError(
+                f"--migrations-table {text!r} is not [SCHEMA.]NAME; pass a table name, "
+                "optionally qualified by one schema, without quotes"
+            )
+        table = cls(*parts) if len(parts) == 2 else cls(name=parts[0])
+        if len((table.history).encode()) > _MAX_NAME_BYTES or len(table.schema.encode()) > _MAX_NAME_BYTES:
+            raise UsageError(
+                f"--migrations-table {text!r}: PostgreSQL names hold {_MAX_NAME_BYTES} bytes and the "
+                f"history table {table.history!r} would not fit; pick a shorter name"
+            )
+        return table
+
+    def __str__(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    def version_id(self) -> sql.Identifier:
+        from psycopg import sql
+
+        return sql.Identifier(self.schema, self.name)
+
+    def history_id(self) -> sql.Identifier:
+        from psycopg import sql
+
+        return sql.Identifier(self.schema, self.history)
+
+
+DEFAULT = VersionTable()
 
 
 @dataclass(frozen=True)
 class Applied:
+    """One history row: a file applied by veza-db; `execution_ms` in milliseconds."""
+
     version: int
     name: str
     checksum: str
@@ -48,101 +82,140 @@ class Applied:
 
 @dataclass(frozen=True)
 class State:
-    version: int  # 0 when nothing is applied
+    """The database's version (None: nothing applied), dirty flag and history rows by version."""
+
+    version: int | None
     dirty: bool
     history: dict[int, Applied]
 
 
-def ensure_tables(conn: Conn) -> None:
-    """Create both tables when missing, in their own transaction."""
+def _create(table: VersionTable) -> sql.Composed:
+    # golang-migrate creates the version table with `CREATE TABLE IF NOT EXISTS` and these two
+    # columns; keep it identical so that either tool can be first.
+    from psycopg import sql
+
+    return sql.SQL(
+        """
+        CREATE TABLE IF NOT EXISTS {version} (
+            version bigint NOT NULL PRIMARY KEY,
+            dirty boolean NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS {history} (
+            version bigint NOT NULL PRIMARY KEY,
+            name text NOT NULL,
+            checksum text NOT NULL,
+            applied_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
+            execution_ms integer NOT NULL,
+            applied_by text NOT NULL DEFAULT CURRENT_USER
+        );
+        COMMENT ON TABLE {history} IS
+            'veza-db: per applied migration, its file, SHA-256, when, how long and by whom';
+        """
+    ).format(version=table.version_id(), history=table.history_id())
+
+
+def ensure_tables(conn: Conn, table: VersionTable = DEFAULT) -> None:
+    """Create both tables when missing, in their own transaction.
+
+    Raises UsageError when the table's schema does not exist."""
     with conn.transaction():
-        exists = conn.execute(
-            "SELECT to_regclass(%s) IS NOT NULL AND to_regclass(%s) IS NOT NULL",
-            (f"public.{VERSION_TABLE}", f"public.{HISTORY_TABLE}"),
+        row = conn.execute(
+            "SELECT to_regnamespace(%s) IS NOT NULL, "
+            "to_regclass(%s) IS NOT NULL AND to_regclass(%s) IS NOT NULL",
+            (_quoted(table.schema), _qualified(table, table.name), _qualified(table, table.history)),
         ).fetchone()
-        if not (exists and exists[0]):
-            conn.execute(_CREATE.encode())
+        assert row is not None
+        if not row[0]:
+            raise UsageError(
+                f"schema {table.schema!r} of the version table {table} does not exist; create it "
+                "or pass another --migrations-table"
+            )
+        if not row[1]:
+            conn.execute(_create(table))
 
 
-def tables_exist(conn: Conn) -> bool:
-    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"public.{VERSION_TABLE}",)).fetchone()
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _qualified(table: VersionTable, name: str) -> str:
+    return f"{_quoted(table.schema)}.{_quoted(name)}"
+
+
+def tables_exist(conn: Conn, table: VersionTable = DEFAULT) -> bool:
+    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (_qualified(table, table.name),)).fetchone()
     return bool(row and row[0])
 
 
-def read(conn: Conn) -> State:
-    if not tables_exist(conn):
-        return State(0, False, {})
+def read(conn: Conn, table: VersionTable = DEFAULT) -> State:
+    """The version row (golang-migrate keeps one) and veza-db's history rows."""
+    from psycopg import sql
+
+    if not tables_exist(conn, table):
+        return State(None, False, {})
     row = conn.execute(
-        "SELECT version, dirty FROM public.schema_migrations ORDER BY version DESC LIMIT 1"
+        sql.SQL("SELECT version, dirty FROM {} ORDER BY version DESC LIMIT 1").format(table.version_id())
     ).fetchone()
-    version, dirty = (int(str(row[0])), bool(row[1])) if row else (0, False)
+    version, dirty = (int(str(row[0])), bool(row[1])) if row else (None, False)
     history: dict[int, Applied] = {}
-    if conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"public.{HISTORY_TABLE}",)).fetchone() == (True,):
+    exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (_qualified(table, table.history),))
+    if exists.fetchone() == (True,):
         for v, name, checksum, at, ms, by in conn.execute(
-            "SELECT version, name, checksum, applied_at, execution_ms, applied_by "
-            "FROM public.schema_migrations_history ORDER BY version"
+            sql.SQL(
+                "SELECT version, name, checksum, applied_at, execution_ms, applied_by "
+                "FROM {} ORDER BY version"
+            ).format(table.history_id())
         ):
             assert isinstance(at, datetime)
             history[int(str(v))] = Applied(int(str(v)), str(name), str(checksum), at, int(str(ms)), str(by))
     return State(version, dirty, history)
 
 
-def set_version(conn: Conn, version: int, *, dirty: bool) -> None:
-    """Leave exactly one row (or none for version 0), as golang-migrate's SetVersion does."""
-    conn.execute("DELETE FROM public.schema_migrations")
-    if version > 0:
-        conn.execute(
-            "INSERT INTO public.schema_migrations (version, dirty) VALUES (%s, %s)", (version, dirty)
-        )
-
-
-def record(conn: Conn, version: int, name: str, checksum: str, execution_ms: int) -> None:
-    conn.execute(
-        "INSERT INTO public.schema_migrations_history (version, name, checksum, execution_ms) "
-        "VALUES (%s, %s, %s, %s) ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, "
-        "checksum = EXCLUDED.checksum, applied_at = EXCLUDED.applied_at, "
-        "execution_ms = EXCLUDED.execution_ms, applied_by = EXCLUDED.applied_by",
-        (version, name, checksum, execution_ms),
-    )
-
-
-def forget_above(conn: Conn, version: int) -> None:
-    conn.execute("DELETE FROM public.schema_migrations_history WHERE version > %s", (version,))
-
-
-def bookkeeping_sql(conn: Conn, migration: Migration, direction: str, new_version: int) -> bytes:
-    """The version rows of one applied file, as statements to send with the file itself.
-
-    The history row measures the file's execution on the server: the whole message shares one
-    statement_timestamp(), and clock_timestamp() is read when the row is written."""
+def version_statements(table: VersionTable, version: int | None, *, dirty: bool) -> list[sql.Composed]:
+    """Leave exactly one row (none when nothing is applied), as golang-migrate's SetVersion does."""
     from psycopg import sql
 
-    rows: list[sql.Composable] = [sql.SQL("DELETE FROM public.schema_migrations;")]
-    if new_version > 0:
-        rows.append(
-            sql.SQL("INSERT INTO public.schema_migrations (version, dirty) VALUES ({}, false);").format(
-                sql.Literal(new_version)
+    statements = [sql.SQL("DELETE FROM {}").format(table.version_id())]
+    if version is not None:
+        statements.append(
+            sql.SQL("INSERT INTO {} (version, dirty) VALUES ({}, {})").format(
+                table.version_id(), sql.Literal(version), sql.Literal(dirty)
             )
         )
-    if direction == "up":
-        rows.append(
-            sql.SQL(
-                "INSERT INTO public.schema_migrations_history (version, name, checksum, execution_ms) "
-                "VALUES ({v}, {n}, {c}, "
-                "round(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)) "
-                "ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum, "
-                "applied_at = EXCLUDED.applied_at, execution_ms = EXCLUDED.execution_ms, "
-                "applied_by = EXCLUDED.applied_by RETURNING execution_ms;"
-            ).format(
-                v=sql.Literal(migration.version),
-                n=sql.Literal(migration.up.path.name),
-                c=sql.Literal(migration.checksum),
-            )
-        )
-    else:
-        rows.append(
-            sql.SQL("DELETE FROM public.schema_migrations_history WHERE version > {};").format(
-                sql.Literal(new_version)
-            )
-        )
-    return sql.SQL("\n").join(rows).as_bytes(conn) + b"\n"
+    return statements
+
+
+def set_version(conn: Conn, version: int | None, *, dirty: bool, table: VersionTable = DEFAULT) -> None:
+    for statement in version_statements(table, version, dirty=dirty):
+        conn.execute(statement)
+
+
+def forget_sql(table: VersionTable, version: int | None) -> sql.Composed:
+    """Delete the history rows above `version` (all of them when None)."""
+    from psycopg import sql
+
+    if version is None:
+        return sql.SQL("DELETE FROM {}").format(table.history_id())
+    return sql.SQL("DELETE FROM {} WHERE version > {}").format(table.history_id(), sql.Literal(version))
+
+
+def record_sql(table: VersionTable, migration: Migration, execution_ms: int | None = None) -> sql.Composed:
+    """The history row of an applied file; the statement returns its execution_ms.
+
+    Without `execution_ms` the server measures it: from the start of the file's transaction
+    (transaction_timestamp(), its BEGIN) to the moment the row is written (clock_timestamp())."""
+    from psycopg import sql
+
+    measured = sql.SQL("round(extract(epoch FROM clock_timestamp() - transaction_timestamp()) * 1000)")
+    return sql.SQL(
+        "INSERT INTO {h} (version, name, checksum, execution_ms) VALUES ({v}, {n}, {c}, {ms}) "
+        "ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum, "
+        "applied_at = EXCLUDED.applied_at, execution_ms = EXCLUDED.execution_ms, "
+        "applied_by = EXCLUDED.applied_by RETURNING execution_ms"
+    ).format(
+        h=table.history_id(),
+        v=sql.Literal(migration.version),
+        n=sql.Literal(migration.up.path.name),
+        c=sql.Literal(migration.checksum),
+        ms=measured if execution_ms is None else sql.Literal(execution_ms),
+    )

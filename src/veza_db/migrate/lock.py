@@ -11,22 +11,27 @@ from veza_db.errors import LockTimeout
 if TYPE_CHECKING:
     import psycopg
 
+    from veza_db.migrate.history import VersionTable
+
 # golang-migrate's database.GenerateAdvisoryLockId multiplies the CRC by this salt.
 _SALT = 1486364155
 _POLL_SECONDS = 0.1
 
 
-def advisory_key(database: str, schema: str = "public", table: str = "schema_migrations") -> int:
-    """crc32(schema NUL table NUL database) * salt, as uint32: golang-migrate's key for the table."""
-    crc = zlib.crc32(f"{schema}\x00{table}\x00{database}".encode())
+def advisory_key(database: str, *names: str) -> int:
+    """crc32(names..., database joined by NUL) * salt, as uint32: golang-migrate's
+    GenerateAdvisoryLockId. Its postgres driver passes the version table's schema and name."""
+    crc = zlib.crc32("\x00".join((*names, database)).encode())
     return (crc * _SALT) & 0xFFFFFFFF
 
 
-def acquire(conn: psycopg.Connection[tuple[object, ...]], timeout: float) -> int:
-    """Take the session advisory lock, waiting up to `timeout` seconds; return its key."""
+def acquire(conn: psycopg.Connection[tuple[object, ...]], timeout: float, table: VersionTable) -> int:
+    """Take the session advisory lock of `table`, waiting up to `timeout` seconds; return its key.
+
+    Raises LockTimeout naming the session that holds it."""
     row = conn.execute("SELECT current_database()").fetchone()
     assert row is not None
-    key = advisory_key(str(row[0]))
+    key = advisory_key(str(row[0]), table.schema, table.name)
     deadline = time.monotonic() + timeout
     while True:
         got = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()

@@ -1,73 +1,143 @@
-"""Apply and roll back migrations: one transaction per file, the version rows written inside it."""
+"""Apply and roll back migrations: one transaction per file, the version rows written inside it.
+
+Versions are golang-migrate's: the one row of `schema_migrations` holds the last applied file's
+version (no row: nothing applied), files are ordered by version and gaps are normal, so the
+version before a file is the previous file's, never `version - 1`.
+"""
 
 from __future__ import annotations
 
-import time
+import bisect
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from veza_db import db, dburl, secrets
-from veza_db.errors import DatabaseError, RefusedError, UsageError
-from veza_db.migrate import discover, history, lock, sumfile
+from veza_db import db, dburl
+from veza_db.errors import RefusedError, UsageError
+from veza_db.migrate import discover, execute, history, lock, sumfile
+from veza_db.migrate.execute import MigrationFailed
+from veza_db.migrate.history import DEFAULT, VersionTable
+from veza_db.migrate.script import Script
 
 if TYPE_CHECKING:
     import psycopg
 
     Conn = psycopg.Connection[tuple[object, ...]]
 
+__all__ = ["MigrationFailed", "Status", "Step", "down", "force", "load", "status", "up"]
+
 
 @dataclass(frozen=True)
 class Step:
-    """One file run (or, in a dry run, to be run)."""
+    """One file run (or, in a dry run, to be run); `execution_ms` in milliseconds."""
 
     version: int
-    name: str
+    name: str  # the file name without `.up.sql` / `.down.sql`
     direction: str  # "up" | "down"
     execution_ms: int
     sql: str
+    mode: str = "transaction"  # a Script mode
+    noop: bool = False
 
 
 @dataclass(frozen=True)
 class Status:
-    current: int
-    head: int
+    """The database against a migrations directory.
+
+    `current` and `head` are versions (None: nothing applied / no file); `applied` are veza-db's
+    history rows of applied files; `untracked` the applied files with no history row (applied by
+    another tool, such as golang-migrate); `changed` the names of applied files edited since."""
+
+    current: int | None
+    head: int | None
     dirty: bool
+    migrations: list[discover.Migration]
     applied: list[history.Applied]
     pending: list[discover.Migration]
-    changed: list[str]  # names of applied files whose contents changed
-    untracked: list[int] = field(default_factory=list)  # applied versions with no history row
+    changed: list[str]
+    untracked: list[discover.Migration]
+
+    def before(self, version: int) -> int | None:
+        """The version of the file before `version` in the directory, None for the first."""
+        versions = [m.version for m in self.migrations]
+        index = bisect.bisect_left(versions, version)
+        return versions[index - 1] if index > 0 else None
 
     @property
     def recovery(self) -> str | None:
         """What to do about a dirty database, in one line."""
-        if not self.dirty:
+        if not self.dirty or self.current is None:
             return None
+        previous = self.before(self.current)
         return (
-            f"version {self.current} is dirty: a no-transaction migration failed part-way; "
-            f"undo what it did by hand, then run `veza-db force {self.current - 1}` "
+            f"version {self.current} is dirty: a no-transaction migration stopped part-way; "
+            f"undo what it did by hand, then run `veza-db force {_shown(previous)}` "
             f"and `veza-db up` again"
         )
 
+    def to_dict(self) -> dict[str, Any]:
+        """The status as `veza-db status --json` prints it (without the database URL)."""
+        history_by_version = {a.version: a for a in self.applied}
+        untracked = {m.version for m in self.untracked}
+        return {
+            "current": self.current,
+            "head": self.head,
+            "dirty": self.dirty,
+            "applied": [
+                {
+                    "version": a.version,
+                    "name": a.name,
+                    "checksum": a.checksum,
+                    "applied_at": a.applied_at.isoformat(),
+                    "execution_ms": a.execution_ms,
+                    "applied_by": a.applied_by,
+                }
+                for a in self.applied
+            ],
+            "untracked": [{"version": m.version, "name": m.up.path.name} for m in self.untracked],
+            "pending": [{"version": m.version, "name": m.up.path.name} for m in self.pending],
+            "changed": self.changed,
+            "recovery": self.recovery,
+            "migrations": [
+                {
+                    "version": m.version,
+                    "name": m.up.path.name,
+                    "state": (
+                        "applied by another tool"
+                        if m.version in untracked
+                        else "applied"
+                        if m.version in history_by_version
+                        else "pending"
+                    ),
+                    "transaction": m.up.mode,
+                    "noop": m.up.noop,
+                    "down": m.down.path.name if m.down is not None else None,
+                }
+                for m in self.migrations
+            ],
+        }
 
-class MigrationFailed(DatabaseError):
-    """A statement of a migration file failed; the file was rolled back."""
+
+def _shown(version: int | None) -> str:
+    """A version as the CLI takes it: `none` when nothing is applied."""
+    return "none" if version is None else str(version)
 
 
-def load(directory: Path) -> list[discover.Migration]:
+def load(directory: Path, table: VersionTable = DEFAULT) -> list[discover.Migration]:
     """Discover, validate and check the sum file: everything that needs no database."""
-    migrations = discover.discover(directory)
+    migrations = discover.discover(directory, table)
     sumfile.check(directory, migrations)
     return migrations
 
 
 @contextmanager
-def _locked(url: dburl.DatabaseUrl, lock_timeout: float) -> Iterator[Conn]:
+def _locked(url: dburl.DatabaseUrl, lock_timeout: float, table: VersionTable) -> Iterator[Conn]:
     conn = db.connect(url, autocommit=True)
+    execute.prepare(conn)
     try:
-        key = lock.acquire(conn, lock_timeout)
+        key = lock.acquire(conn, lock_timeout, table)
         try:
             yield conn
         finally:
@@ -77,26 +147,48 @@ def _locked(url: dburl.DatabaseUrl, lock_timeout: float) -> Iterator[Conn]:
         conn.close()
 
 
-def _status(conn: Conn, migrations: list[discover.Migration]) -> Status:
-    state = history.read(conn)
-    by_version = {m.version: m for m in migrations}
+def _status(conn: Conn, migrations: list[discover.Migration], table: VersionTable) -> Status:
+    state = history.read(conn, table)
+    current = state.version
+    applied = [m for m in migrations if current is not None and m.version <= current]
     changed = [
-        by_version[v].up.path.name
-        for v, row in state.history.items()
-        if v in by_version and v <= state.version and row.checksum != by_version[v].checksum
+        m.up.path.name
+        for m in applied
+        if m.version in state.history and state.history[m.version].checksum != m.checksum
     ]
     return Status(
-        current=state.version,
-        head=migrations[-1].version if migrations else 0,
+        current=current,
+        head=migrations[-1].version if migrations else None,
         dirty=state.dirty,
-        applied=[row for v, row in sorted(state.history.items()) if v <= state.version],
-        pending=[m for m in migrations if m.version > state.version],
+        migrations=migrations,
+        applied=[state.history[m.version] for m in applied if m.version in state.history],
+        pending=migrations[len(applied) :],
         changed=changed,
-        untracked=[v for v in range(1, state.version + 1) if v not in state.history],
+        untracked=[m for m in applied if m.version not in state.history],
     )
 
 
+def _refuse_unknown_version(status: Status) -> None:
+    """A version the directory cannot continue from: above its last file, or between two files."""
+    if status.current is None or status.head is None:
+        return
+    if status.current > status.head:
+        raise RefusedError(
+            f"database is at version {status.current} but the migrations end at {status.head}; "
+            "use the migrations directory that applied it"
+        )
+    versions = {m.version for m in status.migrations}
+    if status.current not in versions:
+        below = status.before(status.current)
+        raise RefusedError(
+            f"database is at version {status.current}, which no file of this directory has (the "
+            f"nearest below is {_shown(below)}); use the migrations directory that applied it, or "
+            f"record the version this directory matches with `veza-db force`"
+        )
+
+
 def _refuse_unsafe(status: Status) -> None:
+    _refuse_unknown_version(status)
     if status.dirty:
         raise RefusedError(status.recovery or "database is dirty")
     if status.changed:
@@ -104,18 +196,25 @@ def _refuse_unsafe(status: Status) -> None:
             f"applied migration changed since it ran: {', '.join(status.changed)}; restore the "
             "file as it was applied and put the change in a new migration"
         )
-    if status.current > status.head:
-        raise RefusedError(
-            f"database is at version {status.current} but the migrations end at {status.head}; "
-            "use the migrations directory that applied it"
-        )
 
 
-def status(url: dburl.DatabaseUrl, directory: Path) -> Status:
-    """The state of the database against `directory`; changes nothing."""
-    migrations = load(directory)
+def status(url: dburl.DatabaseUrl, directory: Path, *, table: VersionTable = DEFAULT) -> Status:
+    """The state of the database against `directory`; changes nothing.
+
+    Raises RefusedError when the database's version is not one this directory can continue from."""
+    migrations = load(directory, table)
     with db.connect(url, autocommit=True) as conn:
-        return _status(conn, migrations)
+        result = _status(conn, migrations, table)
+    _refuse_unknown_version(result)
+    return result
+
+
+def _version_of_directory(version: int, migrations: list[discover.Migration], option: str) -> None:
+    if version not in {m.version for m in migrations}:
+        raise UsageError(
+            f"{option} {version} is not a version of this directory (its versions run from "
+            f"{migrations[0].version} to {migrations[-1].version}); pass one of its files' versions"
+        )
 
 
 def up(
@@ -125,42 +224,41 @@ def up(
     to: int | None = None,
     dry_run: bool = False,
     lock_timeout: float = 60,
+    table: VersionTable = DEFAULT,
     on_step: Callable[[Step], None] | None = None,
     on_warning: Callable[[str], None] | None = None,
 ) -> Status:
-    """Apply pending migrations up to `to` (default: head); return the resulting status."""
-    migrations = load(directory)
-    head = migrations[-1].version
-    if to is not None and not 0 <= to <= head:
-        raise UsageError(f"--to {to} is not a version of this directory (1..{head})")
-    target = head if to is None else to
-    with _locked(url, lock_timeout) as conn:
-        if dry_run:
-            current = _status(conn, migrations)
-        else:
-            history.ensure_tables(conn)
-            current = _status(conn, migrations)
+    """Apply pending migrations up to version `to` (default: head); return the resulting status.
+
+    `lock_timeout` is in seconds. Raises UsageError, RefusedError (dirty, changed, unknown
+    version, lock not obtained) or MigrationFailed (the failing file was rolled back)."""
+    migrations = load(directory, table)
+    if to is not None:
+        _version_of_directory(to, migrations, "--to")
+    with _locked(url, lock_timeout, table) as conn:
+        if not dry_run:
+            history.ensure_tables(conn, table)
+        current = _status(conn, migrations, table)
         _refuse_unsafe(current)
         if on_warning is not None:
             from veza_db import roles
 
             if warning := roles.migrating_as_superuser(conn):
                 on_warning(warning)
-        if target < current.current:
+        if to is not None and current.current is not None and to < current.current:
             raise UsageError(
-                f"--to {target} is below the current version {current.current}; "
-                f"use `veza-db down --to {target}`"
+                f"--to {to} is below the current version {current.current}; use `veza-db down --to {to}`"
             )
         for migration in current.pending:
-            if migration.version > target:
+            if to is not None and migration.version > to:
                 break
             if dry_run:
-                step = Step(migration.version, migration.name, "up", 0, migration.up.text)
+                step = _step(migration, migration.up, "up", 0)
             else:
-                step = _apply(conn, migration, migration.up, "up", migration.version)
+                step = _apply(conn, migration, "up", migration.version, table, current)
             if on_step:
                 on_step(step)
-        return _status(conn, migrations)
+        return _status(conn, migrations, table)
 
 
 def down(
@@ -169,152 +267,112 @@ def down(
     *,
     to: int | None = None,
     steps: int | None = None,
+    all_versions: bool = False,
     dry_run: bool = False,
     lock_timeout: float = 60,
+    table: VersionTable = DEFAULT,
     on_step: Callable[[Step], None] | None = None,
 ) -> Status:
-    """Roll back, newest first, to version `to` or by `steps` files."""
-    migrations = load(directory)
-    if (to is None) == (steps is None):
+    """Roll back, newest first: to version `to`, by `steps` files, or everything.
+
+    Refuses (RefusedError, nothing run) when a file to roll back has no down file."""
+    migrations = load(directory, table)
+    if sum((to is not None, steps is not None, all_versions)) != 1:
         raise UsageError("down needs exactly one target: --to N, --steps K or --all")
-    if (to is not None and to < 0) or (steps is not None and steps < 1):
-        raise UsageError("down --to must be >= 0 and --steps >= 1; use --all to roll everything back")
-    with _locked(url, lock_timeout) as conn:
-        current = _status(conn, migrations)
+    if steps is not None and steps < 1:
+        raise UsageError("down --steps must be >= 1; use --all to roll everything back")
+    if to is not None:
+        _version_of_directory(to, migrations, "--to")
+    with _locked(url, lock_timeout, table) as conn:
+        current = _status(conn, migrations, table)
         _refuse_unsafe(current)
-        if to is None:
-            assert steps is not None
-            to = max(current.current - steps, 0)
-        if to > current.current:
+        applied = [m for m in migrations if current.current is not None and m.version <= current.current]
+        if to is not None and (current.current is None or to > current.current):
             raise UsageError(
-                f"--to {to} is above the current version {current.current}; use `veza-db up --to {to}`"
+                f"--to {to} is above the current version {_shown(current.current)}; "
+                f"use `veza-db up --to {to}`"
             )
-        for migration in reversed(migrations):
-            if not to < migration.version <= current.current:
-                continue
+        if to is not None:
+            chosen = [m for m in applied if m.version > to]
+        elif steps is not None:
+            chosen = applied[-steps:]
+        else:
+            chosen = applied
+        if missing := [m for m in chosen if m.down is None]:
+            raise RefusedError(
+                f"cannot roll back {missing[-1].up.path.name}: it has no down file "
+                f"({missing[-1].down_name}); write one, or undo it by hand and run "
+                f"`veza-db force {_shown(current.before(missing[-1].version))}`"
+            )
+        for migration in reversed(chosen):
+            assert migration.down is not None
             if dry_run:
-                step = Step(migration.version, migration.name, "down", 0, migration.down.text)
+                step = _step(migration, migration.down, "down", 0)
             else:
-                step = _apply(conn, migration, migration.down, "down", migration.version - 1)
+                previous = current.before(migration.version)
+                step = _apply(conn, migration, "down", previous, table, current)
             if on_step:
                 on_step(step)
-        return _status(conn, migrations)
+        return _status(conn, migrations, table)
 
 
-def force(url: dburl.DatabaseUrl, directory: Path, version: int, *, lock_timeout: float = 60) -> Status:
-    """Set the version without running anything (recovery after a failed no-transaction file)."""
-    migrations = load(directory)
-    if not 0 <= version <= migrations[-1].version:
-        raise UsageError(f"version {version} is not in this directory (0..{migrations[-1].version})")
-    with _locked(url, lock_timeout) as conn:
-        history.ensure_tables(conn)
+def force(
+    url: dburl.DatabaseUrl,
+    directory: Path,
+    version: int | None,
+    *,
+    lock_timeout: float = 60,
+    table: VersionTable = DEFAULT,
+) -> Status:
+    """Set the version (None: nothing applied) without running anything, and clear dirty:
+    recovery after a failed no-transaction file."""
+    migrations = load(directory, table)
+    if version is not None:
+        _version_of_directory(version, migrations, "force")
+    with _locked(url, lock_timeout, table) as conn:
+        history.ensure_tables(conn, table)
         with conn.transaction():
-            history.set_version(conn, version, dirty=False)
-            history.forget_above(conn, version)
-        return _status(conn, migrations)
+            history.set_version(conn, version, dirty=False, table=table)
+            conn.execute(history.forget_sql(table, version))
+        return _status(conn, migrations, table)
+
+
+def _step(migration: discover.Migration, script: Script, direction: str, elapsed: int) -> Step:
+    name = script.path.name.removesuffix(f".{direction}.sql")
+    return Step(migration.version, name, direction, elapsed, script.text, script.mode, script.noop)
 
 
 def _apply(
     conn: Conn,
     migration: discover.Migration,
-    script: discover.Script,
     direction: str,
-    new_version: int,
+    new_version: int | None,
+    table: VersionTable,
+    status: Status,
 ) -> Step:
+    script = migration.up if direction == "up" else migration.down
+    assert script is not None
     if script.transactional:
-        return _apply_in_one_round_trip(conn, migration, script, direction, new_version)
+        bookkeeping = [*history.version_statements(table, new_version, dirty=False)]
+        if direction == "up":
+            bookkeeping.append(history.record_sql(table, migration))
+        else:
+            bookkeeping.append(history.forget_sql(table, new_version))
+        elapsed = execute.in_transaction(conn, script, bookkeeping)
+        return _step(migration, script, direction, max(elapsed, 0))
     # Outside a transaction a failure can leave the file half-applied: mark the version dirty
     # first, as golang-migrate does, so nobody builds on top of it unknowingly.
     with conn.transaction():
-        history.set_version(conn, migration.version, dirty=True)
-    started = time.perf_counter()
-    _execute(conn, script)
-    elapsed = round((time.perf_counter() - started) * 1000)
+        history.set_version(conn, migration.version, dirty=True, table=table)
+    try:
+        elapsed = execute.without_transaction(conn, script)
+    except MigrationFailed as exc:
+        dirty = Status(migration.version, status.head, True, status.migrations, [], [], [], [])
+        raise MigrationFailed(f"{exc}; {dirty.recovery}") from None
     with conn.transaction():
-        _bookkeep(conn, migration, direction, new_version, elapsed)
-    return Step(migration.version, migration.name, direction, elapsed, script.text)
-
-
-def _apply_in_one_round_trip(
-    conn: Conn, migration: discover.Migration, script: discover.Script, direction: str, new_version: int
-) -> Step:
-    """The file and its version rows as one simple-query message: BEGIN; file; rows; COMMIT.
-
-    One round trip per file keeps the runner's overhead over `psql -1 -f` small. PostgreSQL
-    runs the message's statements in order and stops at the first error, leaving the
-    transaction aborted; the file is then replayed statement by statement in a transaction that
-    is rolled back, only to name the failing statement's line.
-    """
-    import psycopg
-
-    from veza_db.migrate.history import bookkeeping_sql
-
-    batch = b"BEGIN;\n" + script.text.encode() + b"\n;\n"
-    batch += bookkeeping_sql(conn, migration, direction, new_version) + b"COMMIT;"
-    started = time.perf_counter()
-    try:
-        cursor = conn.execute(batch)
-    except psycopg.Error as exc:
-        failure = MigrationFailed(f"{script.path.name}: {secrets.mask(db.first_line(exc))}")
-        try:
-            conn.execute(b"ROLLBACK")
-            _locate_failure(conn, script)
-        except psycopg.Error:
-            # The connection itself is gone (server stopped, network cut): the server rolls the
-            # open transaction back on its own, and the first error is the one that explains it.
-            raise failure from None
-        raise failure from None
-    elapsed = round((time.perf_counter() - started) * 1000)
-    while True:  # the history row reports the time measured by the server
-        if cursor.description is not None and [c.name for c in cursor.description] == ["execution_ms"]:
-            row = cursor.fetchone()
-            if row is not None:
-                elapsed = int(str(row[0]))
-        if not cursor.nextset():
-            break
-    return Step(migration.version, migration.name, direction, elapsed, script.text)
-
-
-def _locate_failure(conn: Conn, script: discover.Script) -> None:
-    """Replay the file statement by statement and roll back: raises MigrationFailed with the line."""
-    try:
-        with conn.transaction():
-            _execute(conn, script)
-            raise _Replayed
-    except _Replayed:
-        pass  # the failure did not repeat (a lock timeout, a race): report it without a line
-
-
-class _Replayed(Exception):
-    """The replay succeeded; its transaction must still be rolled back."""
-
-
-def _bookkeep(
-    conn: Conn, migration: discover.Migration, direction: str, new_version: int, elapsed: int
-) -> None:
-    history.set_version(conn, new_version, dirty=False)
-    if direction == "up":
-        history.record(conn, migration.version, migration.up.path.name, migration.checksum, elapsed)
-    else:
-        history.forget_above(conn, new_version)
-
-
-def _execute(conn: Conn, script: discover.Script) -> None:
-    import psycopg
-
-    for statement in script.statements:
-        try:
-            conn.execute(statement.sql.encode())
-        except psycopg.Error as exc:
-            line = statement.line
-            position = getattr(exc.diag, "statement_position", None) if hasattr(exc, "diag") else None
-            if position:
-                line += statement.sql.count("\n", 0, int(position) - 1)
-            hint = ""
-            sqlstate = getattr(exc, "sqlstate", None)
-            if sqlstate == "25001":  # active_sql_transaction: e.g. CREATE INDEX CONCURRENTLY
-                hint = f"; to run it outside a transaction make `{discover.NO_TRANSACTION}` the first line"
-            raise MigrationFailed(
-                f"{script.path.name}:{line}: {secrets.mask(db.first_line(exc))}"
-                f"{f' [{sqlstate}]' if sqlstate else ''}{hint}"
-            ) from None
+        history.set_version(conn, new_version, dirty=False, table=table)
+        if direction == "up":
+            conn.execute(history.record_sql(table, migration, elapsed))
+        else:
+            conn.execute(history.forget_sql(table, new_version))
+    return _step(migration, script, direction, elapsed)

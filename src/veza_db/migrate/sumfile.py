@@ -21,6 +21,8 @@ def _entries(migrations: list[Migration]) -> list[tuple[str, str]]:
     entries = []
     for migration in migrations:
         for script in (migration.up, migration.down):
+            if script is None:
+                continue
             chain.update(script.path.name.encode() + b"\x00" + script.text.encode() + b"\x00")
             entries.append((script.path.name, "h1:" + base64.b64encode(chain.copy().digest()).decode()))
     return entries
