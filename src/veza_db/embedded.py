@@ -1,8 +1,14 @@
-"""The embedded PostgreSQL under `./.veza-db/`: the database commands use when none is configured."""
+"""The embedded PostgreSQL: the database commands use when none is configured.
+
+Its home is `./.veza-db/` (or `$VEZA_DB_HOME`): the lock, and normally the data. As root, when
+PostgreSQL's system user cannot enter the home (a project in a private folder such as
+`/root/work`), the data lives in `/var/lib/veza-db/servers/<hash of the home's path>/` instead,
+and every command finds it again from the home's path.
+"""
 
 from __future__ import annotations
 
-import fcntl
+import hashlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +17,7 @@ from pathlib import Path
 
 from veza_db.errors import ServerError
 from veza_db.pgcluster import Cluster, embedded_bin_dir, free_port
+from veza_db.server_user import STATE_ROOT, SYSTEM_USER, blocking_folder, locked, run_as, state_folder
 
 HOME_ENV = "VEZA_DB_HOME"
 DATABASE = "veza"
@@ -21,22 +28,51 @@ def home() -> Path:
     return Path(os.environ.get(HOME_ENV) or ".veza-db").absolute()
 
 
+def _server_key() -> str:
+    """The name of this home's folder under `/var/lib/veza-db/servers/`: a hash of its path."""
+    return hashlib.sha256(str(home().resolve()).encode()).hexdigest()[:16]
+
+
+def data_dir() -> Path:
+    """This home's data folder: `<home>/data`, or, as root when the server's user cannot enter
+    the home, `/var/lib/veza-db/servers/<hash>/data`. A server created in either place stays there.
+    """
+    local = home() / "data"
+    user = run_as()
+    if user is None:
+        return local
+    elsewhere = STATE_ROOT / "servers" / _server_key() / "data"
+    for place in (local, elsewhere):
+        if (place / "PG_VERSION").is_file():
+            return place
+    return local if blocking_folder(home(), user) is None else elsewhere
+
+
 def cluster() -> Cluster:
-    return Cluster(bin_dir=embedded_bin_dir(), data_dir=home() / "data")
+    return Cluster(bin_dir=embedded_bin_dir(), data_dir=data_dir())
 
 
 @contextmanager
 def _exclusive() -> Iterator[None]:
     """Serialise start and stop between processes (eight `up` at once must share one server)."""
     root = home()
-    root.mkdir(parents=True, exist_ok=True)
-    root.chmod(0o755)  # the server's system user must reach its data directory
-    with (root / "server.lock").open("w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ServerError(
+            f"cannot create {root}: {exc.strerror or exc}; set {HOME_ENV} to a folder you can write"
+        ) from None
+    with locked(root / "server.lock"):
+        yield
+
+
+def _make_room(pg: Cluster) -> None:
+    """Create the folder for the data when it lives under /var/lib/veza-db, noting whose it is."""
+    if not pg.data_dir.is_relative_to(STATE_ROOT):
+        return
+    fix = f"set {HOME_ENV} to a folder user {SYSTEM_USER!r} can enter"
+    folder = state_folder("servers", _server_key(), fix=fix)
+    (folder / "home").write_text(f"{home()}\n")
 
 
 @dataclass(frozen=True)
@@ -59,10 +95,14 @@ def status() -> ServerStatus:
 
 
 def start() -> str:
-    """Start the embedded server (creating it on first use) and return its URL."""
-    pg = cluster()
+    """Start the embedded server (creating it on first use) and return its URL.
+
+    Raises ServerError when it cannot be created, started or connected to.
+    """
     with _exclusive():
+        pg = cluster()
         if not pg.is_initialized():
+            _make_room(pg)
             pg.initdb(free_port())
         if not pg.is_running():
             pg.start()
@@ -72,8 +112,8 @@ def start() -> str:
 
 def stop() -> bool:
     """Stop the embedded server; False when it was not running."""
-    pg = cluster()
     with _exclusive():
+        pg = cluster()
         if not pg.is_initialized() or not pg.is_running():
             return False
         pg.stop()

@@ -2,7 +2,8 @@
 
 Used for the embedded server under `./.veza-db/` and by the test suite for every PostgreSQL
 major found on the machine. PostgreSQL refuses to run as root, so when veza-db runs as root
-the cluster belongs to a dedicated system user.
+the cluster belongs to a dedicated system user (see `server_user`), which runs the binaries
+from a copy it can reach when the originals sit in a folder closed to it.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
-import pwd
 import socket
 import subprocess
 import tempfile
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from veza_db.errors import ServerError
+from veza_db.server_user import require_reachable, run_as, server_bin_dir
 
-SYSTEM_USER = "vezadb"
 SUPERUSER = "postgres"
 
 # Local superuser connections are trusted; any other role must give its password, so that
@@ -60,34 +60,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _run_as() -> pwd.struct_passwd | None:
-    """The system user the server runs as, created on first use; None unless we are root."""
-    if os.geteuid() != 0:
-        return None
-    try:
-        return pwd.getpwnam(SYSTEM_USER)
-    except KeyError:
-        subprocess.run(
-            [
-                "useradd",
-                "--system",
-                "--no-create-home",
-                "--shell",
-                "/usr/sbin/nologin",
-                SYSTEM_USER,
-            ],
-            check=False,
-            capture_output=True,
-        )
-        try:
-            return pwd.getpwnam(SYSTEM_USER)
-        except KeyError:
-            raise ServerError(
-                f"cannot create system user {SYSTEM_USER!r} to run PostgreSQL (it refuses root): "
-                f"create it with `useradd --system {SYSTEM_USER}`"
-            ) from None
-
-
 @dataclass(frozen=True)
 class Cluster:
     """One data directory and the binaries that serve it."""
@@ -108,14 +80,18 @@ class Cluster:
         ).stdout
         return int(out.split()[-1].split(".")[0])
 
+    def _require_reachable(self) -> None:
+        require_reachable(self.data_dir.parent, "keep the data in a folder it can enter")
+
     def _run(self, *args: str, timeout: float = 120) -> None:
-        owner = _run_as()
+        self._require_reachable()
+        owner = run_as()
         # Files, not pipes: a started postmaster inherits the descriptors and would keep a
         # pipe open forever.
         with tempfile.TemporaryFile() as out:
             try:
                 proc = subprocess.run(
-                    [str(self.bin_dir / args[0]), *args[1:]],
+                    [str(server_bin_dir(self.bin_dir) / args[0]), *args[1:]],
                     stdout=out,
                     stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL,
@@ -139,9 +115,19 @@ class Cluster:
         return (self.data_dir / "PG_VERSION").is_file()
 
     def initdb(self, port: int, settings: dict[str, str] | None = None) -> None:
-        """Create the cluster listening on 127.0.0.1:`port`, with `settings` in its config."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        owner = _run_as()
+        """Create the cluster listening on 127.0.0.1:`port`, with `settings` in its config.
+
+        Raises ServerError when the data folder cannot be created or the server cannot reach it.
+        """
+        self._require_reachable()
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ServerError(
+                f"cannot create {self.data_dir}: {exc.strerror or exc}; "
+                "keep the data in a folder you can write"
+            ) from None
+        owner = run_as()
         if owner:
             os.chown(self.data_dir, owner.pw_uid, owner.pw_gid)
         self.data_dir.chmod(0o700)
@@ -210,7 +196,7 @@ class Cluster:
 
     def prepare_log_file(self) -> None:
         """Let the server's user write its log beside the data directory."""
-        owner = _run_as()
+        owner = run_as()
         self.log_file.touch()
         if owner:
             os.chown(self.log_file, owner.pw_uid, owner.pw_gid)
