@@ -425,3 +425,21 @@ def test_force_takes_none_and_directory_versions_only(database: str, tmp_path: P
     assert "version none" in proc.stdout
     assert version_row(database) == []
     assert query(database, "SELECT count(*) FROM schema_migrations_history") == [(0,)]
+
+
+def test_an_extension_the_embedded_server_lacks_is_explained(database: str, tmp_path: Path) -> None:
+    assert query(database, "SELECT current_setting('ssl_library')") == [("",)]  # the embedded build
+    migrations = write_migrations(
+        tmp_path / "m",
+        {
+            "1_extensions.up.sql": 'CREATE EXTENSION IF NOT EXISTS citext;\nCREATE EXTENSION IF NOT EXISTS "uuid-ossp";\n'
+        },
+    )
+    proc = run_cli("up", "--database-url", database, "--migrations", str(migrations))
+    assert proc.returncode == 4
+    line = one_line_error(proc)
+    assert '1_extensions.up.sql:2: extension "uuid-ossp" is not available' in line
+    assert "built without OpenSSL and libuuid, as the embedded PostgreSQL is" in line
+    assert "gen_random_uuid()" in line
+    assert "--database-url" in line
+    assert query(database, "SELECT count(*) FROM pg_extension WHERE extname = 'citext'") == [(0,)]

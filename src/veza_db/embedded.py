@@ -22,6 +22,10 @@ from veza_db.server_user import STATE_ROOT, SYSTEM_USER, blocking_folder, locked
 HOME_ENV = "VEZA_DB_HOME"
 DATABASE = "veza"
 
+# Contrib extensions the embedded PostgreSQL lacks: its build has no OpenSSL (pgcrypto, sslinfo),
+# no libuuid (uuid-ossp) and no libxml (xml2). Listed by comparing its pg_available_extensions
+# with a full build's.
+MISSING_EXTENSIONS = ("pgcrypto", "uuid-ossp", "sslinfo", "xml2")
 
 def home() -> Path:
     """Where the embedded server lives: `$VEZA_DB_HOME`, else `./.veza-db/`."""

@@ -40,7 +40,29 @@ SESSION_RESET = (
 
 
 class MigrationFailed(DatabaseError):
-    """A statement of a migration file failed; a transactional file was rolled back."""
+    """A statement of a migration file failed; a transactional file was rolled back.
+
+    `missing_extension` names the extension when the statement was a CREATE EXTENSION that the
+    server does not have."""
+
+    def __init__(self, message: str, *, missing_extension: str | None = None) -> None:
+        super().__init__(message)
+        self.missing_extension = missing_extension
+
+
+def _missing_extension(statement: Statement | None, exc: BaseException) -> str | None:
+    """The extension a failed CREATE EXTENSION asked for, when the server lacks it (0A000)."""
+    import psycopg
+
+    if statement is None or statement.first_token != "CREATE":  # noqa: S105 - a token name
+        return None
+    if not isinstance(exc, psycopg.errors.FeatureNotSupported):
+        return None
+    from pglast import ast
+    from pglast.parser import parse_sql
+
+    tree = parse_sql(statement.sql)[0].stmt
+    return tree.extname if isinstance(tree, ast.CreateExtensionStmt) else None
 
 
 def prepare(conn: Conn) -> None:
@@ -69,7 +91,10 @@ def in_transaction(conn: Conn, script: Script, bookkeeping: Sequence[sql.Compose
         failed = next((i for i, cursor in enumerate(cursors) if cursor.pgresult is None), len(cursors))
         where = _where_in_transaction(script, failed, exc)
         _roll_back(conn)
-        raise MigrationFailed(f"{where}: {db.explain(exc)}{_advice(exc)}") from None
+        failing = script.statements[failed - 1] if 1 <= failed <= len(script.statements) else None
+        raise MigrationFailed(
+            f"{where}: {db.explain(exc)}{_advice(exc)}", missing_extension=_missing_extension(failing, exc)
+        ) from None
     measured = -1
     for cursor in cursors[-1 - len(bookkeeping) : -1]:
         if cursor.description is not None:
@@ -113,7 +138,10 @@ def without_transaction(conn: Conn, script: Script) -> int:
             _roll_back(conn)
             if not conn.broken:
                 reset(conn)
-            raise MigrationFailed(f"{script.path.name}:{line}: {db.explain(exc)}{_advice(exc)}") from None
+            raise MigrationFailed(
+                f"{script.path.name}:{line}: {db.explain(exc)}{_advice(exc)}",
+                missing_extension=_missing_extension(statement, exc),
+            ) from None
     elapsed = round((time.perf_counter() - started) * 1000)
     reset(conn)
     return elapsed

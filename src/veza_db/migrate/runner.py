@@ -358,7 +358,10 @@ def _apply(
             bookkeeping.append(history.record_sql(table, migration))
         else:
             bookkeeping.append(history.forget_sql(table, new_version))
-        elapsed = execute.in_transaction(conn, script, bookkeeping)
+        try:
+            elapsed = execute.in_transaction(conn, script, bookkeeping)
+        except MigrationFailed as exc:
+            raise _explained(conn, exc) from None
         return _step(migration, script, direction, max(elapsed, 0))
     # Outside a transaction a failure can leave the file half-applied: mark the version dirty
     # first, as golang-migrate does, so nobody builds on top of it unknowingly.
@@ -368,7 +371,7 @@ def _apply(
         elapsed = execute.without_transaction(conn, script)
     except MigrationFailed as exc:
         dirty = Status(migration.version, status.head, True, status.migrations, [], [], [], [])
-        raise MigrationFailed(f"{exc}; {dirty.recovery}") from None
+        raise MigrationFailed(f"{_explained(conn, exc)}; {dirty.recovery}") from None
     with conn.transaction():
         history.set_version(conn, new_version, dirty=False, table=table)
         if direction == "up":
@@ -376,3 +379,27 @@ def _apply(
         else:
             conn.execute(history.forget_sql(table, new_version))
     return _step(migration, script, direction, elapsed)
+
+
+def _explained(conn: Conn, failure: MigrationFailed) -> MigrationFailed:
+    """The failure, with why when the server lacks an extension because it was built without
+    OpenSSL, as the embedded PostgreSQL is (its `ssl_library` setting is then empty)."""
+    import psycopg
+
+    from veza_db import embedded
+
+    if failure.missing_extension is None or conn.broken:
+        return failure
+    try:
+        row = conn.execute("SELECT current_setting('ssl_library')").fetchone()
+    except psycopg.Error:
+        return failure
+    if row is None or row[0] != "":
+        return failure
+    return MigrationFailed(
+        f"{failure}; this server was built without OpenSSL and libuuid, as the embedded PostgreSQL "
+        f"is, so it has no {', '.join(embedded.MISSING_EXTENSIONS)}: gen_random_uuid() and (on "
+        "PostgreSQL 18) uuidv7() are core functions that need no extension; or pass --database-url "
+        "to a server that has the extension",
+        missing_extension=failure.missing_extension,
+    )
