@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from veza_db import db, dburl, embedded
 from veza_db.errors import UsageError
-from veza_db.migrate import discover, history, runner, sumfile
+from veza_db.migrate import discover, history, lockwait, runner, sumfile
 from veza_db.migrate.history import VersionTable
 from veza_db.migrate.runner import Status, Step
 
@@ -46,6 +46,12 @@ def _directory(migrations: Path | str | None) -> Path:
     return Path(migrations) if migrations is not None else discover.package_dir()
 
 
+def _waits(timeout_ms: int, retries: int, on_retry: Callable[[str], None] | None) -> runner.LockWaits:
+    if timeout_ms < 0 or retries < 0:
+        raise UsageError("--ddl-lock-timeout and --retries must not be negative")
+    return runner.LockWaits(timeout_ms, retries, on_retry)
+
+
 def _checked(
     database_url: str | None, migrations: Path | str | None, migrations_table: str | None
 ) -> tuple[Path, VersionTable]:
@@ -67,13 +73,19 @@ def up(
     dry_run: bool = False,
     lock_timeout: float = 60,
     migrations_table: str | None = None,
+    ddl_lock_timeout_ms: int = lockwait.DEFAULT_TIMEOUT_MS,
+    retries: int = lockwait.DEFAULT_RETRIES,
+    on_retry: Callable[[str], None] | None = None,
     on_step: Callable[[Step], None] | None = None,
     on_warning: Callable[[str], None] | None = None,
 ) -> Status:
     """Apply pending migrations (all, or up to version `to`); a dry run only reports them.
 
     `lock_timeout`: seconds to wait for the migration lock. `migrations_table`: `[SCHEMA.]NAME`
-    of the version table (default `public.schema_migrations`). `on_warning` hears about risky but
+    of the version table (default `public.schema_migrations`). Each file waits at most
+    `ddl_lock_timeout_ms` milliseconds for a table lock (0: forever); a transactional file that
+    gives up is rolled back and tried again up to `retries` times, `on_retry` hearing of each
+    (one line), and then raises LockNotObtained (exit 3). `on_warning` hears about risky but
     allowed situations, such as migrating as a superuser in a database whose tables belong to an
     owner role. Raises UsageError (bad directory or option, exit 2), RefusedError (dirty database,
     changed file, unknown version, lock not obtained: exit 3) or DatabaseError (a failing file,
@@ -82,6 +94,7 @@ def up(
     return runner.up(
         db.resolve(database_url), directory, to=to, dry_run=dry_run,
         lock_timeout=lock_timeout, table=table, on_step=on_step, on_warning=on_warning,
+        waits=_waits(ddl_lock_timeout_ms, retries, on_retry),
     )  # fmt: skip
 
 
@@ -95,6 +108,9 @@ def down(
     dry_run: bool = False,
     lock_timeout: float = 60,
     migrations_table: str | None = None,
+    ddl_lock_timeout_ms: int = lockwait.DEFAULT_TIMEOUT_MS,
+    retries: int = lockwait.DEFAULT_RETRIES,
+    on_retry: Callable[[str], None] | None = None,
     on_step: Callable[[Step], None] | None = None,
 ) -> Status:
     """Roll back newest first: to version `to`, by `steps` files, or everything with `all_versions`.
@@ -104,6 +120,7 @@ def down(
     return runner.down(
         db.resolve(database_url), directory, to=to, steps=steps, all_versions=all_versions,
         dry_run=dry_run, lock_timeout=lock_timeout, table=table, on_step=on_step,
+        waits=_waits(ddl_lock_timeout_ms, retries, on_retry),
     )  # fmt: skip
 
 

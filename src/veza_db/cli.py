@@ -51,6 +51,17 @@ MigrationsTableOption = Annotated[
         show_default=False,
     ),
 ]
+DdlLockTimeoutOption = Annotated[
+    str,
+    typer.Option(
+        "--ddl-lock-timeout",
+        help="How long each statement of a file may wait for a table lock (500ms, 5s, 1min; 0s: "
+        "forever) before the file is rolled back and retried.",
+    ),
+]
+RetriesOption = Annotated[
+    int, typer.Option("--retries", help="Attempts after the first when a file's lock wait times out.")
+]
 LockTimeoutOption = Annotated[
     float,
     typer.Option("--lock-timeout", help="Seconds to wait for the migration lock before giving up (exit 3)."),
@@ -69,6 +80,10 @@ def _print_step(step: Step) -> None:
     arrow = "applied" if step.direction == "up" else "rolled back"
     notes = _notes(step.mode, step.noop)
     typer.echo(f"{arrow:<12} {step.name}.{step.direction}.sql  {step.execution_ms} ms{notes}")
+
+
+def _print_retry(text: str) -> None:
+    typer.echo(f"retry: {text}", err=True)
 
 
 def _notes(mode: str, noop: bool, why: str = "") -> str:
@@ -102,13 +117,17 @@ def up(
     ] = False,
     lock_timeout: LockTimeoutOption = 60,
     migrations_table: MigrationsTableOption = None,
+    ddl_lock_timeout: DdlLockTimeoutOption = "5s",
+    retries: RetriesOption = 5,
 ) -> None:
     """Apply pending migrations, each file in its own transaction."""
     from veza_db import api
+    from veza_db.migrate.lockwait import parse_duration
 
     status = api.up(
         database_url, migrations, to=to, dry_run=dry_run, lock_timeout=lock_timeout,
-        migrations_table=migrations_table, on_step=_print_dry_step if dry_run else _print_step,
+        migrations_table=migrations_table, ddl_lock_timeout_ms=parse_duration(ddl_lock_timeout),
+        retries=retries, on_retry=_print_retry, on_step=_print_dry_step if dry_run else _print_step,
         on_warning=lambda text: typer.echo(f"warning: {text}", err=True),
     )  # fmt: skip
     if dry_run:
@@ -130,13 +149,17 @@ def down(
     ] = False,
     lock_timeout: LockTimeoutOption = 60,
     migrations_table: MigrationsTableOption = None,
+    ddl_lock_timeout: DdlLockTimeoutOption = "5s",
+    retries: RetriesOption = 5,
 ) -> None:
     """Roll back, newest first: --to N, --steps K or --all (never all without --all)."""
     from veza_db import api
+    from veza_db.migrate.lockwait import parse_duration
 
     status = api.down(
         database_url, migrations, to=to, steps=steps, all_versions=all_versions, dry_run=dry_run,
         lock_timeout=lock_timeout, migrations_table=migrations_table,
+        ddl_lock_timeout_ms=parse_duration(ddl_lock_timeout), retries=retries, on_retry=_print_retry,
         on_step=_print_dry_step if dry_run else _print_step,
     )  # fmt: skip
     typer.echo(_version_line(status))

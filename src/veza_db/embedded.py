@@ -27,6 +27,7 @@ DATABASE = "veza"
 # with a full build's.
 MISSING_EXTENSIONS = ("pgcrypto", "uuid-ossp", "sslinfo", "xml2")
 
+
 def home() -> Path:
     """Where the embedded server lives: `$VEZA_DB_HOME`, else `./.veza-db/`."""
     return Path(os.environ.get(HOME_ENV) or ".veza-db").absolute()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from veza_db import db
 from veza_db.errors import DatabaseError
+from veza_db.migrate import lockwait
 from veza_db.migrate.script import NO_TRANSACTION, Script, Statement
 
 if TYPE_CHECKING:
@@ -45,9 +46,38 @@ class MigrationFailed(DatabaseError):
     `missing_extension` names the extension when the statement was a CREATE EXTENSION that the
     server does not have."""
 
-    def __init__(self, message: str, *, missing_extension: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        missing_extension: str | None = None,
+        lock_timeout: bool = False,
+        blocker: lockwait.Blocker | None = None,
+    ) -> None:
         super().__init__(message)
         self.missing_extension = missing_extension
+        self.lock_timeout = lock_timeout  # the statement gave up waiting for a lock (55P03)
+        self.blocker = blocker  # who held the lock it waited for, when still known
+
+
+def _failure(conn: Conn, where: str, statement: Statement | None, exc: BaseException) -> MigrationFailed:
+    """The MigrationFailed for `exc`, raised by `statement` at `where`, after the rollback."""
+    import psycopg
+
+    timed_out = isinstance(exc, psycopg.errors.LockNotAvailable)
+    held_by = None
+    if timed_out and statement is not None and not conn.broken:
+        try:
+            held_by = lockwait.blocker(conn, lockwait.relations(statement))
+        except psycopg.Error:
+            held_by = None  # who blocked is a courtesy; the error itself is what matters
+    waited = f"; it waited for a lock on {held_by}" if held_by else ""
+    return MigrationFailed(
+        f"{where}: {db.explain(exc)}{_advice(exc)}{waited}",
+        missing_extension=_missing_extension(statement, exc),
+        lock_timeout=timed_out,
+        blocker=held_by,
+    )
 
 
 def _missing_extension(statement: Statement | None, exc: BaseException) -> str | None:
@@ -71,15 +101,28 @@ def prepare(conn: Conn) -> None:
     conn.prepare_threshold = None
 
 
-def in_transaction(conn: Conn, script: Script, bookkeeping: Sequence[sql.Composed]) -> int:
+def _lock_timeout(ms: int, *, local: bool) -> sql.Composed:
+    from psycopg import sql
+
+    return sql.SQL("SET LOCAL lock_timeout = {}" if local else "SET lock_timeout = {}").format(
+        sql.Literal(f"{ms}ms")
+    )
+
+
+def in_transaction(
+    conn: Conn, script: Script, bookkeeping: Sequence[sql.Composed], *, lock_timeout_ms: int
+) -> int:
     """Run a transactional file and its `bookkeeping` statements in one transaction, one round trip.
 
-    Returns the value of the last bookkeeping row returned (the server-measured execution_ms),
-    or -1. Raises MigrationFailed naming the file's line and PostgreSQL's explanation; the
-    transaction is rolled back and the session is as it was before the file."""
+    The file runs with `lock_timeout` set to `lock_timeout_ms` (0: wait forever) unless it sets
+    its own. Returns the value of the last bookkeeping row returned (the server-measured
+    execution_ms), or -1. Raises MigrationFailed naming the file's line and PostgreSQL's
+    explanation (with `lock_timeout` set when a lock was not obtained in time); the transaction
+    is rolled back and the session is as it was before the file."""
     import psycopg
 
     statements: list[bytes | sql.Composed] = [script.begin.encode()]
+    statements.append(_lock_timeout(lock_timeout_ms, local=True))
     statements += [statement.sql.encode() for statement in script.statements]
     statements += [*SESSION_RESET, *bookkeeping, b"COMMIT"]
     cursors: list[psycopg.Cursor[tuple[object, ...]]] = []
@@ -88,13 +131,13 @@ def in_transaction(conn: Conn, script: Script, bookkeeping: Sequence[sql.Compose
             for statement in statements:
                 cursors.append(conn.execute(statement))
     except psycopg.Error as exc:
+        # The first statement without a result is the one the server stopped at.
         failed = next((i for i, cursor in enumerate(cursors) if cursor.pgresult is None), len(cursors))
-        where = _where_in_transaction(script, failed, exc)
+        index = failed - _OPENING
+        failing = script.statements[index] if 0 <= index < len(script.statements) else None
+        where = _where_in_transaction(script, index, failing, exc)
         _roll_back(conn)
-        failing = script.statements[failed - 1] if 1 <= failed <= len(script.statements) else None
-        raise MigrationFailed(
-            f"{where}: {db.explain(exc)}{_advice(exc)}", missing_extension=_missing_extension(failing, exc)
-        ) from None
+        raise _failure(conn, where, failing, exc) from None
     measured = -1
     for cursor in cursors[-1 - len(bookkeeping) : -1]:
         if cursor.description is not None:
@@ -112,23 +155,29 @@ def _line(statement: Statement, exc: BaseException) -> int:
     return statement.line + statement.sql.count("\n", 0, int(position) - 1)
 
 
-def _where_in_transaction(script: Script, failed: int, exc: BaseException) -> str:
-    """`file:line` of the statement at pipeline position `failed` (0 is the BEGIN)."""
+# The statements sent before the file's own: its BEGIN and the lock timeout.
+_OPENING = 2
+
+
+def _where_in_transaction(script: Script, index: int, failing: Statement | None, exc: BaseException) -> str:
+    """`file:line` of the file's statement `index` (negative: the opening statements)."""
     name = script.path.name
-    if 1 <= failed <= len(script.statements):
-        return f"{name}:{_line(script.statements[failed - 1], exc)}"
-    if failed == 0:
+    if failing is not None:
+        return f"{name}:{_line(failing, exc)}"
+    if index < 0:
         return f"{name} (opening its transaction)"
     return f"{name} (at COMMIT, after its last statement: a deferred constraint or trigger)"
 
 
-def without_transaction(conn: Conn, script: Script) -> int:
+def without_transaction(conn: Conn, script: Script, *, lock_timeout_ms: int) -> int:
     """Run a no-transaction file statement by statement; return its time in milliseconds.
 
-    Raises MigrationFailed naming the file's line; a transaction the file left open is rolled
-    back first, so the error is the statement's own, and the session is reset."""
+    Each statement runs with `lock_timeout` set to `lock_timeout_ms` unless the file sets its
+    own. Raises MigrationFailed naming the file's line; a transaction the file left open is
+    rolled back first, so the error is the statement's own, and the session is reset."""
     import psycopg
 
+    conn.execute(_lock_timeout(lock_timeout_ms, local=False))
     started = time.perf_counter()
     for statement in script.statements:
         try:
@@ -136,12 +185,10 @@ def without_transaction(conn: Conn, script: Script) -> int:
         except psycopg.Error as exc:
             line = _line(statement, exc)
             _roll_back(conn)
+            failure = _failure(conn, f"{script.path.name}:{line}", statement, exc)
             if not conn.broken:
                 reset(conn)
-            raise MigrationFailed(
-                f"{script.path.name}:{line}: {db.explain(exc)}{_advice(exc)}",
-                missing_extension=_missing_extension(statement, exc),
-            ) from None
+            raise failure from None
     elapsed = round((time.perf_counter() - started) * 1000)
     reset(conn)
     return elapsed

@@ -8,6 +8,7 @@ version before a file is the previous file's, never `version - 1`.
 from __future__ import annotations
 
 import bisect
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,13 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 from veza_db import db, dburl
 from veza_db.errors import RefusedError, UsageError
-from veza_db.migrate import discover, execute, history, lock, sumfile
+from veza_db.migrate import discover, execute, history, lock, lockwait, sumfile
 from veza_db.migrate.execute import MigrationFailed
 from veza_db.migrate.history import DEFAULT, VersionTable
 from veza_db.migrate.script import Script
 
 if TYPE_CHECKING:
     import psycopg
+    from psycopg import sql
 
     Conn = psycopg.Connection[tuple[object, ...]]
 
@@ -118,6 +120,16 @@ class Status:
                 for m in self.migrations
             ],
         }
+
+
+@dataclass(frozen=True)
+class LockWaits:
+    """How a file waits for table locks: `timeout_ms` per attempt (0: forever), `retries` after
+    the first attempt, and who hears of each retry (one line each)."""
+
+    timeout_ms: int = lockwait.DEFAULT_TIMEOUT_MS
+    retries: int = lockwait.DEFAULT_RETRIES
+    on_retry: Callable[[str], None] | None = None
 
 
 def _shown(version: int | None) -> str:
@@ -225,13 +237,16 @@ def up(
     dry_run: bool = False,
     lock_timeout: float = 60,
     table: VersionTable = DEFAULT,
+    waits: LockWaits = LockWaits(),
     on_step: Callable[[Step], None] | None = None,
     on_warning: Callable[[str], None] | None = None,
 ) -> Status:
     """Apply pending migrations up to version `to` (default: head); return the resulting status.
 
-    `lock_timeout` is in seconds. Raises UsageError, RefusedError (dirty, changed, unknown
-    version, lock not obtained) or MigrationFailed (the failing file was rolled back)."""
+    `lock_timeout` is in seconds: the wait for the migration lock. `waits` sets how each file
+    waits for table locks. Raises UsageError, RefusedError (dirty, changed, unknown version,
+    migration lock not obtained; LockNotObtained when a file's table lock was not obtained on
+    any attempt) or MigrationFailed (the failing file was rolled back)."""
     migrations = load(directory, table)
     if to is not None:
         _version_of_directory(to, migrations, "--to")
@@ -255,7 +270,7 @@ def up(
             if dry_run:
                 step = _step(migration, migration.up, "up", 0)
             else:
-                step = _apply(conn, migration, "up", migration.version, table, current)
+                step = _apply(conn, migration, "up", migration.version, table, current, waits)
             if on_step:
                 on_step(step)
         return _status(conn, migrations, table)
@@ -271,6 +286,7 @@ def down(
     dry_run: bool = False,
     lock_timeout: float = 60,
     table: VersionTable = DEFAULT,
+    waits: LockWaits = LockWaits(),
     on_step: Callable[[Step], None] | None = None,
 ) -> Status:
     """Roll back, newest first: to version `to`, by `steps` files, or everything.
@@ -310,7 +326,7 @@ def down(
                 step = _step(migration, migration.down, "down", 0)
             else:
                 previous = current.before(migration.version)
-                step = _apply(conn, migration, "down", previous, table, current)
+                step = _apply(conn, migration, "down", previous, table, current, waits)
             if on_step:
                 on_step(step)
         return _status(conn, migrations, table)
@@ -349,6 +365,7 @@ def _apply(
     new_version: int | None,
     table: VersionTable,
     status: Status,
+    waits: LockWaits,
 ) -> Step:
     script = migration.up if direction == "up" else migration.down
     assert script is not None
@@ -358,17 +375,14 @@ def _apply(
             bookkeeping.append(history.record_sql(table, migration))
         else:
             bookkeeping.append(history.forget_sql(table, new_version))
-        try:
-            elapsed = execute.in_transaction(conn, script, bookkeeping)
-        except MigrationFailed as exc:
-            raise _explained(conn, exc) from None
+        elapsed = _with_retries(conn, script, bookkeeping, waits, status)
         return _step(migration, script, direction, max(elapsed, 0))
     # Outside a transaction a failure can leave the file half-applied: mark the version dirty
     # first, as golang-migrate does, so nobody builds on top of it unknowingly.
     with conn.transaction():
         history.set_version(conn, migration.version, dirty=True, table=table)
     try:
-        elapsed = execute.without_transaction(conn, script)
+        elapsed = execute.without_transaction(conn, script, lock_timeout_ms=waits.timeout_ms)
     except MigrationFailed as exc:
         dirty = Status(migration.version, status.head, True, status.migrations, [], [], [], [])
         raise MigrationFailed(f"{_explained(conn, exc)}; {dirty.recovery}") from None
@@ -403,3 +417,35 @@ def _explained(conn: Conn, failure: MigrationFailed) -> MigrationFailed:
         "to a server that has the extension",
         missing_extension=failure.missing_extension,
     )
+
+
+def _with_retries(
+    conn: Conn, script: Script, bookkeeping: list[sql.Composed], waits: LockWaits, status: Status
+) -> int:
+    """Run a transactional file; when a statement gives up waiting for a lock, roll the file back
+    and try again after a growing pause, keeping the migration lock. Returns execution_ms.
+
+    Raises LockNotObtained after the last attempt, MigrationFailed on any other error."""
+    attempts = waits.retries + 1
+    for attempt in range(1, attempts + 1):
+        try:
+            return execute.in_transaction(conn, script, bookkeeping, lock_timeout_ms=waits.timeout_ms)
+        except MigrationFailed as exc:
+            if not exc.lock_timeout:
+                raise _explained(conn, exc) from None
+            held = f"a lock on {exc.blocker}" if exc.blocker else "a lock"
+            if attempt == attempts:
+                raise lockwait.LockNotObtained(
+                    f"{script.path.name}: gave up after {attempts} attempts of {waits.timeout_ms} ms "
+                    f"waiting for {held}; the file was rolled back and the database is still at "
+                    f"version {_shown(status.current)}: end that session or retry later "
+                    "(--ddl-lock-timeout, --retries)"
+                ) from None
+            pause = lockwait.pause(attempt)
+            if waits.on_retry is not None:
+                waits.on_retry(
+                    f"{script.path.name}: attempt {attempt} of {attempts} waited {waits.timeout_ms} ms "
+                    f"for {held}; rolled back, retrying in {pause:.1f} s"
+                )
+            time.sleep(pause)
+    raise AssertionError("unreachable: the last attempt returns or raises")
