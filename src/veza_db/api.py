@@ -14,6 +14,7 @@ from veza_db.migrate.runner import Status, Step
 
 if TYPE_CHECKING:
     from veza_db.audit.engine import AuditResult
+    from veza_db.plan.run import PlanResult
     from veza_db.port.plan import TablePlan
     from veza_db.port.run import PortReport, Progress
     from veza_db.roles import Applied, Roles
@@ -27,6 +28,7 @@ __all__ = [
     "down",
     "force",
     "hash_migrations",
+    "plan",
     "port",
     "render_audit",
     "roles_apply",
@@ -148,6 +150,21 @@ def force(
     """Record `version` (None: nothing applied) as current and clean without running any SQL (recovery)."""
     directory, table = _checked(database_url, migrations, migrations_table)
     return runner.force(db.resolve(database_url), directory, version, lock_timeout=lock_timeout, table=table)
+
+
+def plan(
+    database_url: str | None = None,
+    migrations: Path | str | None = None,
+    *,
+    migrations_table: str | None = None,
+) -> PlanResult:
+    """What the pending migrations will lock and rewrite on the target, per statement, with the
+    target's relation sizes and a verdict; the target is only read. Raises RefusedError as `up`
+    would, DatabaseError when a pending statement fails on the scratch copy."""
+    from veza_db.plan.run import plan as run_plan
+
+    directory, table = _checked(database_url, migrations, migrations_table)
+    return run_plan(db.resolve(database_url), directory, table=table)
 
 
 def hash_migrations(migrations: Path | str | None = None) -> Path:

@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -287,6 +288,54 @@ def audit(
     failing = {"error": ("error",), "warning": ("error", "warning"), "never": ()}[fail_on]
     if any(f.severity in failing for f in result.findings):
         raise typer.Exit(1)
+
+
+class PlanFormat(StrEnum):
+    md = "md"
+    json = "json"
+    sarif = "sarif"
+
+
+class PlanFailOn(StrEnum):
+    danger = "danger"
+    never = "never"
+
+
+@app.command()
+def plan(
+    database_url: DatabaseUrlOption = None,
+    migrations: MigrationsOption = None,
+    migrations_table: MigrationsTableOption = None,
+    fmt: Annotated[PlanFormat, typer.Option("--format", help="md, json or sarif.")] = PlanFormat.md,
+    fail_on: Annotated[
+        PlanFailOn, typer.Option("--fail-on", help="danger: exit 1 when a statement is a danger; never.")
+    ] = PlanFailOn.danger,
+    output: Annotated[
+        Path | None, typer.Option("--output", help="Write the plan here instead of stdout.")
+    ] = None,
+) -> None:
+    """What pending migrations will lock and rewrite on the target, with its sizes, before they run."""
+    from importlib.metadata import version
+
+    from veza_db import api
+    from veza_db.errors import CheckFailed, UsageError
+    from veza_db.plan import report
+
+    result = api.plan(database_url, migrations, migrations_table=migrations_table)
+    if fmt == PlanFormat.sarif:
+        text = report.sarif(result, version("veza-db"))
+    else:
+        text = report.markdown(result) if fmt == PlanFormat.md else report.as_json(result)
+    if output:
+        try:
+            output.write_text(text)
+        except OSError as exc:
+            raise UsageError(f"cannot write {output}: {exc.strerror}") from None
+    else:
+        typer.echo(text.rstrip("\n"))
+    if fail_on == PlanFailOn.danger and result.verdict == "danger":
+        dangers = sum(s.verdict == "danger" for s in result.statements)
+        raise CheckFailed(f"plan: {dangers} pending statement(s) are a danger on the target; see the plan")
 
 
 @app.command()

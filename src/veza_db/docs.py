@@ -278,7 +278,7 @@ def canonical_catalog(migrations: Path) -> Iterator[Catalog]:
     from veza_db import embedded
     from veza_db.catalog import live
     from veza_db.migrate import runner
-    from veza_db.verify import scratch_database
+    from veza_db.scratch import scratch_database
 
     server = dburl.DatabaseUrl(embedded.start())
     with scratch_database(server) as (scratch, _):

@@ -7,9 +7,6 @@ on the embedded server), then both are read with the live loader and compared ob
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,8 +14,8 @@ from veza_db import db, dburl
 from veza_db.audit import policy as audit_policy
 from veza_db.catalog import diff, live
 from veza_db.catalog.diff import Difference
-from veza_db.errors import DatabaseError
 from veza_db.migrate import discover, history, runner
+from veza_db.scratch import scratch_database
 
 
 @dataclass(frozen=True)
@@ -43,35 +40,6 @@ class VerifyResult:
     @property
     def drift(self) -> bool:
         return bool(self.problems)
-
-
-@contextmanager
-def scratch_database(url: dburl.DatabaseUrl) -> Iterator[tuple[dburl.DatabaseUrl, str]]:
-    """A new empty database, dropped afterwards: on the same server when allowed, else embedded."""
-    import psycopg
-    from psycopg import sql
-
-    name = f"veza_verify_{uuid.uuid4().hex[:12]}"
-    with db.connect(url, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user"
-        ).fetchone()
-    if row and row[0]:
-        server, where = url, "same server"
-    else:
-        from veza_db import embedded
-
-        server, where = dburl.DatabaseUrl(embedded.start()), "embedded server"
-    with db.connect(server, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
-    try:
-        yield server.with_dbname(name), where
-    finally:
-        try:
-            with db.connect(server, autocommit=True) as conn:
-                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        except (psycopg.Error, DatabaseError):
-            pass  # the scratch database is named veza_verify_*; nothing else depends on it
 
 
 def verify(url: dburl.DatabaseUrl, migrations: Path | None = None) -> VerifyResult:

@@ -68,7 +68,7 @@ def _failure(conn: Conn, where: str, statement: Statement | None, exc: BaseExcep
     held_by = None
     if timed_out and statement is not None and not conn.broken:
         try:
-            held_by = lockwait.blocker(conn, lockwait.relations(statement))
+            held_by = lockwait.blocker(conn, lockwait.regclass_names(statement))
         except psycopg.Error:
             held_by = None  # who blocked is a courtesy; the error itself is what matters
     waited = f"; it waited for a lock on {held_by}" if held_by else ""

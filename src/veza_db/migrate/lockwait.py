@@ -75,23 +75,33 @@ class LockNotObtained(RefusedError):
     """A migration file gave up waiting for a table lock on every attempt; it was rolled back."""
 
 
-def relations(statement: Statement) -> list[str]:
-    """The relations a statement names, as `schema.name` or `name` (quoted for to_regclass)."""
+def relations(tree: Any) -> list[tuple[str | None, str]]:
+    """The relations a statement's parse tree names, as (schema or None, name), in order."""
     from pglast import ast
-    from pglast.parser import parse_sql
     from pglast.visitors import Visitor
 
-    found: list[str] = []
+    found: list[tuple[str | None, str]] = []
 
     class Finder(Visitor):
         def visit_RangeVar(self, ancestors: Any, node: ast.RangeVar) -> None:  # noqa: N802 - pglast's naming
-            parts = [node.schemaname, node.relname] if node.schemaname else [node.relname]
-            found.append(".".join('"' + part.replace('"', '""') + '"' for part in parts if part))
+            if node.relname:
+                found.append((node.schemaname, node.relname))
 
+    Finder()(tree)
+    return list(dict.fromkeys(found))
+
+
+def regclass_names(statement: Statement) -> list[str]:
+    """The relations a statement names, quoted for to_regclass (`"schema"."name"` or `"name"`)."""
+    from pglast.parser import parse_sql
+
+    names = []
     for parsed in parse_sql(statement.sql):
         if parsed.stmt is not None:
-            Finder()(parsed.stmt)
-    return list(dict.fromkeys(found))
+            for schema, name in relations(parsed.stmt):
+                parts = [schema, name] if schema else [name]
+                names.append(".".join('"' + part.replace('"', '""') + '"' for part in parts))
+    return names
 
 
 def blocker(conn: Conn, names: list[str]) -> Blocker | None:

@@ -199,7 +199,7 @@ def _refuse_unknown_version(status: Status) -> None:
         )
 
 
-def _refuse_unsafe(status: Status) -> None:
+def refuse_unsafe(status: Status) -> None:
     _refuse_unknown_version(status)
     if status.dirty:
         raise RefusedError(status.recovery or "database is dirty")
@@ -254,7 +254,7 @@ def up(
         if not dry_run:
             history.ensure_tables(conn, table)
         current = _status(conn, migrations, table)
-        _refuse_unsafe(current)
+        refuse_unsafe(current)
         if on_warning is not None:
             from veza_db import roles
 
@@ -301,7 +301,7 @@ def down(
         _version_of_directory(to, migrations, "--to")
     with _locked(url, lock_timeout, table) as conn:
         current = _status(conn, migrations, table)
-        _refuse_unsafe(current)
+        refuse_unsafe(current)
         applied = [m for m in migrations if current.current is not None and m.version <= current.current]
         if to is not None and (current.current is None or to > current.current):
             raise UsageError(

@@ -227,10 +227,11 @@ def _needs_no_transaction(statement: Statement, trees: _Trees) -> str | None:
         or (first in ("CREATE", "DROP", "ALTER") and ("database" in lowered or "tablespace" in lowered))
         or (first == "ALTER" and "system" in lowered)
     )
-    return _kind_outside_transaction(trees(statement)) if suspect else None
+    return kind_outside_transaction(trees(statement)) if suspect else None
 
 
-def _kind_outside_transaction(tree: Any) -> str | None:  # noqa: PLR0911 - one return per kind
+def kind_outside_transaction(tree: Any) -> str | None:  # noqa: PLR0911 - one return per kind
+    """The kind of a parsed statement PostgreSQL refuses inside a transaction block, else None."""
     from pglast import ast
     from pglast.enums import AlterTableType, ReindexObjectType
 
