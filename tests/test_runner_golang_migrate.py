@@ -140,9 +140,16 @@ def test_a_database_golang_migrate_stamped_continues_at_once(any_database: str, 
     assert INDEX_FILE in out
     assert LAST in out
     assert version_row(any_database) == [(VERSIONS[-1], False)]
-    assert query(any_database, "SELECT version FROM schema_migrations_history ORDER BY 1") == [
-        (v,) for v in VERSIONS[3:]
+    # The files golang-migrate applied are recorded as found (execution_ms -1), so that a file
+    # merged later below them can be told from one another tool ran.
+    history = query(
+        any_database, "SELECT version, execution_ms, applied_by FROM schema_migrations_history ORDER BY 1"
+    )
+    assert [(v, ms == -1, by == "another tool") for v, ms, by in history] == [
+        (v, v in VERSIONS[:3], v in VERSIONS[:3]) for v in VERSIONS
     ]
+    status = json.loads(cli("status", "--json", database=any_database, migrations=migrations)[1])
+    assert [m["state"] for m in status["migrations"]] == ["applied by another tool"] * 3 + ["applied"] * 2
 
 
 @pytest.mark.parametrize(

@@ -167,10 +167,11 @@ def plan(
     return run_plan(db.resolve(database_url), directory, table=table)
 
 
-def hash_migrations(migrations: Path | str | None = None) -> Path:
+def hash_migrations(migrations: Path | str | None = None, *, migrations_table: str | None = None) -> Path:
     """Write the directory's `veza.sum` from its current files; return its path."""
     directory = _directory(migrations)
-    return sumfile.write(directory, discover.discover(directory))
+    table = VersionTable.parse(migrations_table) if migrations_table else history.DEFAULT
+    return sumfile.write(directory, discover.discover(directory, table))
 
 
 def server_start() -> str:

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
+from veza_db.errors import CheckFailed, RefusedError, UsageError, VezaError, exit_code
+
 if TYPE_CHECKING:
     from veza_db.migrate.runner import Status, Step
 
@@ -80,7 +82,7 @@ def _options(
 def _print_step(step: Step) -> None:
     arrow = "applied" if step.direction == "up" else "rolled back"
     notes = _notes(step.mode, step.noop)
-    typer.echo(f"{arrow:<12} {step.name}.{step.direction}.sql  {step.execution_ms} ms{notes}")
+    typer.echo(f"{arrow:<12} {step.file}  {step.execution_ms} ms{notes}")
 
 
 def _print_retry(text: str) -> None:
@@ -98,7 +100,7 @@ def _notes(mode: str, noop: bool, why: str = "") -> str:
 
 
 def _print_dry_step(step: Step) -> None:
-    typer.echo(f"-- would run {step.name}.{step.direction}.sql{_notes(step.mode, step.noop)}")
+    typer.echo(f"-- would run {step.file}{_notes(step.mode, step.noop)}")
     typer.echo(step.sql.rstrip() + "\n")
 
 
@@ -163,7 +165,11 @@ def down(
         ddl_lock_timeout_ms=parse_duration(ddl_lock_timeout), retries=retries, on_retry=_print_retry,
         on_step=_print_dry_step if dry_run else _print_step,
     )  # fmt: skip
-    typer.echo(_version_line(status))
+    if dry_run:
+        current = "none" if status.current is None else status.current
+        typer.echo(f"-- dry run: nothing was changed; the database is at version {current}")
+    else:
+        typer.echo(_version_line(status))
 
 
 @app.command()
@@ -175,7 +181,6 @@ def status(
 ) -> None:
     """Every migration file and its state; exit 3 if an applied file changed or the database is dirty."""
     from veza_db import api, db
-    from veza_db.errors import RefusedError
 
     url = db.resolve(database_url)  # for display; the API reads golang-migrate's options from the URL
     result = api.status(database_url or url.url, migrations, migrations_table=migrations_table)
@@ -186,30 +191,30 @@ def status(
         typer.echo(_version_line(result))
         history = {a.version: a for a in result.applied}
         untracked = {m.version for m in result.untracked}
+        out_of_order = {m.version for m in result.out_of_order}
         for m in result.migrations:
             notes = _notes(m.up.mode, m.up.noop, m.up.why) + ("" if m.down else "  [no down file]")
             name = m.up.path.name
-            if (a := history.get(m.version)) is not None:
+            state = result.state_of(m.version, history, untracked, out_of_order)
+            if state == "dirty":
+                typer.echo(f"  DIRTY    {name:<40} stopped part-way{notes}")
+            elif state == "out of order":
+                typer.echo(f"  MISSING  {name:<40} below the current version, never applied{notes}")
+            elif (a := history.get(m.version)) is not None:
                 mark = "  CHANGED" if name in result.changed else ""
                 when = f"{a.applied_at:%Y-%m-%d %H:%M:%S %Z}"
                 took = f"{a.execution_ms:>6} ms"
                 typer.echo(f"  applied  {name:<40} {when}  {took}  by {a.applied_by}{mark}{notes}")
             elif m.version in untracked:
-                typer.echo(f"  applied  {name:<40} by another tool (no history row){notes}")
+                typer.echo(f"  applied  {name:<40} by another tool{notes}")
             else:
-                typer.echo(f"  pending  {name:<40}{notes}")
-    if result.dirty:
-        raise RefusedError(result.recovery or "database is dirty")
-    if result.changed:
-        raise RefusedError(
-            f"applied migration changed since it ran: {', '.join(result.changed)}; restore the file "
-            "as it was applied and put the change in a new migration"
-        )
+                typer.echo(f"  pending  {name}{notes}")
+    from veza_db.migrate.runner import refuse_unsafe
+
+    refuse_unsafe(result)  # dirty, out of order or changed: exit 3 after the listing
 
 
 def _force_version(text: str) -> int | None:
-    from veza_db.errors import UsageError
-
     if text.lower() in ("none", "-1"):
         return None
     if not text.isdigit():
@@ -260,7 +265,6 @@ def audit(
     """The seed's gap analysis, automated: rules over a database, a dump or migrations."""
     from veza_db import api
     from veza_db.audit import rules
-    from veza_db.errors import UsageError
 
     if list_rules:
         for rule in rules.RULES:
@@ -277,17 +281,22 @@ def audit(
     if fail_on not in ("error", "warning", "never"):
         raise UsageError(f"--fail-on {fail_on!r}: use error, warning or never")
     result = api.audit(target, database_url=database_url, policy=policy)
-    report = api.render_audit(result, fmt)
-    if output:
-        try:
-            output.write_text(report)
-        except OSError as exc:
-            raise UsageError(f"cannot write {output}: {exc.strerror}") from None
-    else:
-        typer.echo(report, nl=False)
+    _emit(api.render_audit(result, fmt), output)
     failing = {"error": ("error",), "warning": ("error", "warning"), "never": ()}[fail_on]
     if any(f.severity in failing for f in result.findings):
-        raise typer.Exit(1)
+        raise CheckFailed("")  # the report lists the findings
+
+
+def _emit(report: str, output: Path | None) -> None:
+    """A report to `output`, or to stdout ending in one newline."""
+
+    if output is None:
+        typer.echo(report.rstrip("\n"))
+        return
+    try:
+        output.write_text(report)
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror}") from None
 
 
 class PlanFormat(StrEnum):
@@ -318,7 +327,6 @@ def plan(
     from importlib.metadata import version
 
     from veza_db import api
-    from veza_db.errors import CheckFailed, UsageError
     from veza_db.plan import report
 
     result = api.plan(database_url, migrations, migrations_table=migrations_table)
@@ -326,13 +334,7 @@ def plan(
         text = report.sarif(result, version("veza-db"))
     else:
         text = report.markdown(result) if fmt == PlanFormat.md else report.as_json(result)
-    if output:
-        try:
-            output.write_text(text)
-        except OSError as exc:
-            raise UsageError(f"cannot write {output}: {exc.strerror}") from None
-    else:
-        typer.echo(text.rstrip("\n"))
+    _emit(text, output)
     if fail_on == PlanFailOn.danger and result.verdict == "danger":
         dangers = sum(s.verdict == "danger" for s in result.statements)
         raise CheckFailed(f"plan: {dangers} pending statement(s) are a danger on the target; see the plan")
@@ -349,27 +351,12 @@ def verify(
 ) -> None:
     """Drift: compare the database with the canonical schema, object by object; exit 1 on drift."""
     from veza_db import api
-    from veza_db.errors import UsageError
 
     if fmt not in ("md", "json"):
         raise UsageError(f"unknown format {fmt!r}; use md or json")
     result = api.verify(target or database_url, migrations)
     if fmt == "json":
-        typer.echo(
-            json.dumps(
-                {
-                    "database": result.database,
-                    "drift": result.drift,
-                    "version": result.version,
-                    "head": result.head,
-                    "dirty": result.dirty,
-                    "canonical_on": result.canonical_on,
-                    "problems": result.problems,
-                    "differences": [d.__dict__ for d in result.differences],
-                },
-                indent=2,
-            )
-        )
+        typer.echo(json.dumps(result.to_dict(), indent=2))
     elif result.drift:
         typer.echo(
             f"drift in {result.database} ({len(result.problems)} differences from the canonical schema):"
@@ -379,7 +366,7 @@ def verify(
     else:
         typer.echo(f"no drift: {result.database} is exactly the canonical schema at version {result.head}")
     if result.drift:
-        raise typer.Exit(1)
+        raise CheckFailed("")  # the report lists the drift
 
 
 @app.command()
@@ -415,7 +402,6 @@ def port(
 ) -> None:
     """Move an existing database's data into V1: deterministic ids, nothing lost, resumable."""
     from veza_db import api
-    from veza_db.errors import UsageError
     from veza_db.port import run
 
     if fmt not in ("md", "json"):
@@ -517,14 +503,16 @@ def roles_(
     from veza_db import api
 
     if do_apply and do_check:
-        _fail(2, "roles takes --apply or --check, not both")
+        raise UsageError("roles takes --apply or --check, not both")
     names = {"owner": owner, "app": app_role, "readonly": readonly, "chat": chat}
     if do_check:
         findings = api.roles_check(database_url, **names)
         for line in findings:
             typer.echo(line)
         if findings:
-            _fail(1, f"{len(findings)} differences from the model; `veza-db roles --apply` restores them")
+            raise CheckFailed(
+                f"{len(findings)} differences from the model; `veza-db roles --apply` restores them"
+            )
         typer.echo("privileges match the model")
     elif do_apply:
         applied = api.roles_apply(database_url, lock_timeout=lock_timeout, **names)
@@ -534,17 +522,17 @@ def roles_(
         for line in applied.findings:
             typer.echo(f"warning: {line}", err=True)
         if applied.findings:
-            raise typer.Exit(1)
+            raise CheckFailed("")  # each finding was printed as a warning
     else:
         typer.echo(api.roles_plan(database_url, **names), nl=False)
 
 
 @app.command("hash")
-def hash_(migrations: MigrationsOption = None) -> None:
+def hash_(migrations: MigrationsOption = None, migrations_table: MigrationsTableOption = None) -> None:
     """Rewrite the migrations directory's veza.sum after an intended change."""
     from veza_db import api
 
-    typer.echo(f"wrote {api.hash_migrations(migrations)}")
+    typer.echo(f"wrote {api.hash_migrations(migrations, migrations_table=migrations_table)}")
 
 
 @server_app.command("start")
@@ -574,7 +562,7 @@ def server_status() -> None:
         typer.echo(f"url      {s.url}")
     else:
         typer.echo(f"stopped  data {s.data_dir}{'' if s.initialized else ' (not created yet)'}")
-        raise typer.Exit(3)
+        raise RefusedError("")  # stopped: the line above says so
 
 
 @server_app.command("url")
@@ -585,12 +573,13 @@ def server_url() -> None:
     typer.echo(api.server_url())
 
 
-def _fail(code: int, message: str) -> NoReturn:
+def _fail(error: VezaError) -> NoReturn:
+    """Print the error's one line (passwords masked) and exit with its code."""
     from veza_db import secrets
 
-    for line in message.splitlines() or [message]:
+    for line in str(error).splitlines():
         typer.echo(f"error: {secrets.mask(line)}", err=True)
-    raise typer.Exit(code)
+    sys.exit(exit_code(error))
 
 
 def _is_driver_error(exc: BaseException) -> bool:
@@ -603,8 +592,6 @@ def main() -> None:
     """Console entry point: run the app, turning our errors into one line and an exit code."""
     import logging
 
-    from veza_db.errors import VezaError
-
     # psycopg logs clean-up failures after an error it already raised (a COPY cut by a server
     # that went away); the CLI reports that error in its one line, so the log would repeat it.
     logging.getLogger("psycopg").addHandler(logging.NullHandler())
@@ -615,10 +602,7 @@ def main() -> None:
             import traceback
 
             traceback.print_exc()
-        try:
-            _fail(exc.exit_code, str(exc))
-        except typer.Exit as done:
-            sys.exit(done.exit_code)
+        _fail(exc)
     except KeyboardInterrupt:
         typer.echo("error: interrupted", err=True)
         sys.exit(130)

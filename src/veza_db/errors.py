@@ -1,4 +1,4 @@
-"""One exception tree for veza-db; each kind carries the exit code the CLI returns.
+"""One exception tree for veza-db, and the one place that maps its classes to exit codes.
 
 Exit codes, the same for every command: 0 ok, 1 a check found something, 2 bad input or
 usage, 3 refused to act, 4 database or server error.
@@ -8,9 +8,10 @@ from __future__ import annotations
 
 
 class VezaError(Exception):
-    """Base of every error veza-db raises on purpose; its message is one line with the fix."""
+    """Base of every error veza-db raises on purpose; its message is one line with the fix.
 
-    exit_code = 4
+    An empty message means the command's own output already says what happened (a report
+    with findings, a stopped server): only the exit code is left to give."""
 
     def __init__(self, message: str) -> None:
         super().__init__(" ".join(message.split()) if "\n" in message else message)
@@ -19,19 +20,13 @@ class VezaError(Exception):
 class CheckFailed(VezaError):
     """A check ran and found something (findings, drift, a failed verification)."""
 
-    exit_code = 1
-
 
 class UsageError(VezaError):
     """Bad input: a malformed URL, an unreadable file, a misnamed migration, a bad option."""
 
-    exit_code = 2
-
 
 class RefusedError(VezaError):
     """veza-db could act but refuses: a changed applied migration, a dirty state, a lock."""
-
-    exit_code = 3
 
 
 class LockTimeout(RefusedError):
@@ -41,8 +36,21 @@ class LockTimeout(RefusedError):
 class DatabaseError(VezaError):
     """The database or the server failed: unreachable, authentication, a failing statement."""
 
-    exit_code = 4
-
 
 class ServerError(DatabaseError):
     """The embedded PostgreSQL server could not be started, stopped or found."""
+
+
+# Most specific first: the first class an error is an instance of decides.
+_EXIT_CODES: tuple[tuple[type[VezaError], int], ...] = (
+    (CheckFailed, 1),
+    (UsageError, 2),
+    (RefusedError, 3),
+    (DatabaseError, 4),
+)
+
+
+def exit_code(error: VezaError) -> int:
+    """The exit code of an error: 1 check, 2 usage, 3 refused, 4 database or server (and any
+    other VezaError)."""
+    return next((code for kind, code in _EXIT_CODES if isinstance(error, kind)), 4)

@@ -7,8 +7,10 @@ on the embedded server), then both are read with the live loader and compared ob
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from veza_db import db, dburl
 from veza_db.audit import policy as audit_policy
@@ -40,6 +42,19 @@ class VerifyResult:
     @property
     def drift(self) -> bool:
         return bool(self.problems)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as `veza-db verify --format json` prints it."""
+        return {
+            "database": self.database,
+            "drift": self.drift,
+            "version": self.version,
+            "head": self.head,
+            "dirty": self.dirty,
+            "canonical_on": self.canonical_on,
+            "problems": self.problems,
+            "differences": [dataclasses.asdict(d) for d in self.differences],
+        }
 
 
 def verify(url: dburl.DatabaseUrl, migrations: Path | None = None) -> VerifyResult:

@@ -1,10 +1,11 @@
 """Find the migration files of a directory and validate all of them before any database is used.
 
-Names are read as golang-migrate's file source reads them: `VERSION_description.up.sql` and
-an optional `VERSION_description.down.sql`, VERSION any unsigned integer (`migrate create`
-writes timestamps such as `20240101120000`, `-seq` writes `000001`), ordered numerically, gaps
-allowed, version 0 valid. Files that are not SQL (a README, `.gitkeep`) are left alone, as
-golang-migrate leaves them.
+Names are read as golang-migrate's file source reads them (its `source.Regex`):
+`VERSION_description.up.EXT` and an optional `VERSION_description.down.EXT`, VERSION any
+unsigned integer (`migrate create` writes timestamps such as `20240101120000`, `-seq` writes
+`000001`), ordered numerically, gaps allowed, version 0 valid, any extension (`.sql` is usual).
+Other files (a README, `.gitkeep`) are left alone, as golang-migrate leaves them, except a
+`.sql` file, which is surely meant as a migration and so must be named like one.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from veza_db.migrate.history import DEFAULT, VersionTable
 from veza_db.migrate.script import Script
 
 SUM_FILE = "veza.sum"
-# golang-migrate's source.Regex, for SQL files (a file name, not SQL).
-_NAME = re.compile(r"^(?P<version>[0-9]+)_(?P<description>.*)\.(?P<direction>up|down)\.sql$")
+# golang-migrate's source.Regex (a file name, not SQL).
+_NAME = re.compile(r"^(?P<version>[0-9]+)_(?P<description>.*)\.(?P<direction>up|down)\.(?P<extension>.*)$")
 # schema_migrations.version is a bigint: golang-migrate's uint versions above it cannot be stored.
 MAX_VERSION = 2**63 - 1
 
@@ -35,7 +36,7 @@ class Migration:
     """One version: its up file and, when there is one, its down file."""
 
     version: int
-    name: str  # the up file's name without `.up.sql`
+    name: str  # VERSION_description
     up: Script
     down: Script | None
 
@@ -46,7 +47,9 @@ class Migration:
     @property
     def down_name(self) -> str:
         """The down file's name, whether or not it exists."""
-        return f"{self.name}.down.sql"
+        if self.down is not None:
+            return self.down.path.name
+        return self.up.path.name.replace(".up.", ".down.", 1)
 
 
 class MigrationDirectoryError(UsageError):
@@ -61,7 +64,7 @@ class MigrationDirectoryError(UsageError):
 def _read_text(path: Path, problems: list[str]) -> str | None:
     """The file as text a PostgreSQL server can take, or None with the problem recorded."""
     try:
-        text = script.normalise(path.read_bytes())
+        text = script.decode(path.read_bytes())
     except UnicodeDecodeError as exc:
         problems.append(f"{path.name}: not UTF-8 text (byte {exc.start}); save it as UTF-8")
         return None
@@ -87,15 +90,17 @@ def _read_script(path: Path, table: VersionTable, problems: list[str]) -> Script
         return None
 
 
-Found = dict[int, dict[str, Path]]  # version -> direction -> path
+Found = dict[int, dict[str, tuple[str, Path]]]  # version -> direction -> (description, path)
 
 
 def _scan(directory: Path, problems: list[str]) -> Found:
     found: Found = {}
     for path in sorted(directory.iterdir()):
-        if path.name.startswith(".") or not path.name.endswith(".sql"):
+        if path.name.startswith(".") or path.name == SUM_FILE:
             continue
         match = _NAME.match(path.name)
+        if match is None and not path.name.endswith(".sql"):
+            continue
         if not match or not path.is_file():
             problems.append(
                 f"{path.name}: not a migration file (golang-migrate would skip it); name it "
@@ -111,21 +116,25 @@ def _scan(directory: Path, problems: list[str]) -> Found:
             continue
         per_version = found.setdefault(version, {})
         if direction in per_version:
-            problems.append(f"{path.name}: duplicate version {version} (also {per_version[direction].name})")
+            other = per_version[direction][1].name
+            problems.append(f"{path.name}: duplicate version {version} (also {other})")
             continue
-        per_version[direction] = path
+        per_version[direction] = (match["description"], path)
     return found
 
 
-def _pair(version: int, files: dict[str, Path], table: VersionTable, problems: list[str]) -> Migration | None:
-    up, down = files.get("up"), files.get("down")
-    if up is None:
-        assert down is not None
-        problems.append(f"{down.name}: has no up file beside it; add it or remove the down file")
+def _pair(
+    version: int, files: dict[str, tuple[str, Path]], table: VersionTable, problems: list[str]
+) -> Migration | None:
+    up_file, down_file = files.get("up"), files.get("down")
+    if up_file is None:
+        assert down_file is not None
+        problems.append(f"{down_file[1].name}: has no up file beside it; add it or remove the down file")
         return None
-    name = up.name.removesuffix(".up.sql")
-    if down is not None and down.name != f"{name}.down.sql":
-        problems.append(f"{down.name}: description differs from {up.name}; name both alike")
+    (description, up), down = up_file, down_file[1] if down_file else None
+    name = up.name[: up.name.index("_") + 1 + len(description)]  # VERSION_description
+    if down_file is not None and down_file[0] != description:
+        problems.append(f"{down_file[1].name}: description differs from {up.name}; name both alike")
         return None
     up_script = _read_script(up, table, problems)
     down_script = _read_script(down, table, problems) if down is not None else None
@@ -140,7 +149,8 @@ def discover(directory: Path, table: VersionTable = DEFAULT) -> list[Migration]:
     Raises UsageError when the directory is missing, MigrationDirectoryError listing every
     problem (one line each, naming its file) otherwise."""
     if not directory.is_dir():
-        raise UsageError(f"migrations directory {str(directory)!r} does not exist; pass --migrations DIR")
+        what = "is not a directory" if directory.exists() else "does not exist"
+        raise UsageError(f"migrations directory {str(directory)!r} {what}; pass --migrations DIR")
     problems: list[str] = []
     found = _scan(directory, problems)
     paired = [_pair(version, found[version], table, problems) for version in sorted(found)]

@@ -72,11 +72,39 @@ def _failure(conn: Conn, where: str, statement: Statement | None, exc: BaseExcep
         except psycopg.Error:
             held_by = None  # who blocked is a courtesy; the error itself is what matters
     waited = f"; it waited for a lock on {held_by}" if held_by else ""
+    leftover = _invalid_index(conn, statement) if statement is not None and not conn.broken else ""
     return MigrationFailed(
-        f"{where}: {db.explain(exc)}{_advice(exc)}{waited}",
+        f"{where}: {db.explain(exc)}{_advice(exc)}{waited}{leftover}",
         missing_extension=_missing_extension(statement, exc),
         lock_timeout=timed_out,
         blocker=held_by,
+    )
+
+
+def _invalid_index(conn: Conn, statement: Statement) -> str:
+    """When a failed CREATE INDEX CONCURRENTLY left its index INVALID, how to clear it: the index
+    stays, and `IF NOT EXISTS` would then skip it on the next run."""
+    import psycopg
+    from pglast import ast
+    from pglast.parser import parse_sql
+
+    if "concurrently" not in statement.sql.lower():
+        return ""
+    tree = parse_sql(statement.sql)[0].stmt
+    if not (isinstance(tree, ast.IndexStmt) and tree.concurrent and tree.idxname):
+        return ""
+    schema = tree.relation.schemaname if tree.relation is not None else None
+    name = f"{schema}.{tree.idxname}" if schema else tree.idxname
+    try:
+        row = conn.execute(
+            "SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", (name,)
+        ).fetchone()
+    except psycopg.Error:
+        return ""
+    if not (row and row[0]):
+        return ""
+    return (
+        f"; PostgreSQL left index {name} INVALID: DROP INDEX CONCURRENTLY {name} before the file runs again"
     )
 
 
@@ -135,7 +163,9 @@ def in_transaction(
         failed = next((i for i, cursor in enumerate(cursors) if cursor.pgresult is None), len(cursors))
         index = failed - _OPENING
         failing = script.statements[index] if 0 <= index < len(script.statements) else None
-        where = _where_in_transaction(script, index, failing, exc)
+        where = _where_in_transaction(
+            script, index, failing, exc, before_commit=len(statements) - 1 - _OPENING
+        )
         _roll_back(conn)
         raise _failure(conn, where, failing, exc) from None
     measured = -1
@@ -159,13 +189,21 @@ def _line(statement: Statement, exc: BaseException) -> int:
 _OPENING = 2
 
 
-def _where_in_transaction(script: Script, index: int, failing: Statement | None, exc: BaseException) -> str:
-    """`file:line` of the file's statement `index` (negative: the opening statements)."""
+def _where_in_transaction(
+    script: Script, index: int, failing: Statement | None, exc: BaseException, *, before_commit: int
+) -> str:
+    """`file:line` of the file's statement `index` (negative: the opening statements; from the
+    file's statement count to `before_commit`: the runner's reset and version rows)."""
     name = script.path.name
     if failing is not None:
         return f"{name}:{_line(failing, exc)}"
     if index < 0:
         return f"{name} (opening its transaction)"
+    if index < before_commit:
+        return (
+            f"{name} (after its last statement, while the runner recorded its version: did the file "
+            "drop or change the version tables, or make its transaction read-only?)"
+        )
     return f"{name} (at COMMIT, after its last statement: a deferred constraint or trigger)"
 
 
@@ -190,6 +228,12 @@ def without_transaction(conn: Conn, script: Script, *, lock_timeout_ms: int) -> 
                 reset(conn)
             raise failure from None
     elapsed = round((time.perf_counter() - started) * 1000)
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        reset(conn)  # rolls the open transaction back: a file must commit what it means to keep
+        raise MigrationFailed(
+            f"{script.path.name}: left a transaction open at its end (a BEGIN without COMMIT): what "
+            "it did since that BEGIN was rolled back; end the transaction with COMMIT"
+        )
     reset(conn)
     return elapsed
 
@@ -227,4 +271,6 @@ def _advice(exc: BaseException) -> str:
             f"; to run it outside a transaction put it in a file of its own, or make "
             f"`{NO_TRANSACTION}` the first line"
         )
+    if isinstance(exc, psycopg.errors.InvalidTransactionTermination):
+        return f"; a procedure that commits needs a file whose first line is `{NO_TRANSACTION}`"
     return ""

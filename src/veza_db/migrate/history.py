@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from veza_db.errors import UsageError
+from veza_db.errors import RefusedError, UsageError
 
 if TYPE_CHECKING:
     import psycopg
@@ -68,9 +68,16 @@ class VersionTable:
 DEFAULT = VersionTable()
 
 
+# execution_ms of a row veza-db writes for a file another tool (golang-migrate) applied, when it
+# first continues from that tool's version: from then on a file without a row below a row is
+# one that never ran.
+ADOPTED_MS = -1
+
+
 @dataclass(frozen=True)
 class Applied:
-    """One history row: a file applied by veza-db; `execution_ms` in milliseconds."""
+    """One history row: a file applied by veza-db (`execution_ms` in milliseconds), or found
+    applied by another tool (`adopted`: `execution_ms` is ADOPTED_MS)."""
 
     version: int
     name: str
@@ -78,6 +85,10 @@ class Applied:
     applied_at: datetime
     execution_ms: int
     applied_by: str
+
+    @property
+    def adopted(self) -> bool:
+        return self.execution_ms == ADOPTED_MS
 
 
 @dataclass(frozen=True)
@@ -117,7 +128,10 @@ def _create(table: VersionTable) -> sql.Composed:
 def ensure_tables(conn: Conn, table: VersionTable = DEFAULT) -> None:
     """Create both tables when missing, in their own transaction.
 
-    Raises UsageError when the table's schema does not exist."""
+    Raises UsageError when the table's schema does not exist, RefusedError when the role may not
+    create them."""
+    import psycopg
+
     with conn.transaction():
         row = conn.execute(
             "SELECT to_regnamespace(%s) IS NOT NULL, "
@@ -131,7 +145,14 @@ def ensure_tables(conn: Conn, table: VersionTable = DEFAULT) -> None:
                 "or pass another --migrations-table"
             )
         if not row[1]:
-            conn.execute(_create(table))
+            try:
+                conn.execute(_create(table))
+            except psycopg.errors.InsufficientPrivilege as exc:
+                raise RefusedError(
+                    f"cannot create the version table {table}: {exc.diag.message_primary}; run the "
+                    "migrations as the role that owns the schema (veza-db roles: the owner role), "
+                    "or pass --migrations-table for a schema this role may create in"
+                ) from None
 
 
 def _quoted(name: str) -> str:
@@ -140,6 +161,40 @@ def _quoted(name: str) -> str:
 
 def _qualified(table: VersionTable, name: str) -> str:
     return f"{_quoted(table.schema)}.{_quoted(name)}"
+
+
+_COLUMNS = b"""
+SELECT a.attname, format_type(a.atttypid, a.atttypmod)
+FROM pg_catalog.pg_attribute a
+WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped
+"""
+_CURRENT_SCHEMA_TABLE = b"""
+SELECT current_schema(), to_regclass(quote_ident(current_schema()) || '.' || quote_ident(%s)) IS NOT NULL
+"""
+
+
+def check_table(conn: Conn, table: VersionTable = DEFAULT, *, explicit: bool = False) -> None:
+    """Refuse (RefusedError) a version table that is not golang-migrate's, before anything is
+    written: another tool's table of that name (Rails keeps `version varchar`, no `dirty`), or,
+    with the default table, golang-migrate's own in another schema of the search path."""
+    rows = conn.execute(_COLUMNS, (_qualified(table, table.name),)).fetchall()
+    columns = {str(name): str(kind) for name, kind in rows}
+    if columns and (columns.get("version") != "bigint" or columns.get("dirty") != "boolean"):
+        shape = ", ".join(f"{name} {kind}" for name, kind in columns.items())
+        raise RefusedError(
+            f"{table} is not golang-migrate's version table (it has {shape}; golang-migrate's has "
+            "version bigint, dirty boolean): another tool keeps it; pass --migrations-table to "
+            "keep veza-db's version in a table of its own"
+        )
+    if columns or explicit or table != DEFAULT:
+        return
+    row = conn.execute(_CURRENT_SCHEMA_TABLE, (table.name,)).fetchone()
+    if row is not None and row[0] not in (None, table.schema) and row[1]:
+        raise RefusedError(
+            f"golang-migrate keeps this database's version in {row[0]}.{table.name} (its search "
+            f"path puts schema {row[0]} first); pass --migrations-table {row[0]}.{table.name} so "
+            "that both tools read the same version and take the same lock"
+        )
 
 
 def tables_exist(conn: Conn, table: VersionTable = DEFAULT) -> bool:
@@ -219,3 +274,33 @@ def record_sql(table: VersionTable, migration: Migration, execution_ms: int | No
         c=sql.Literal(migration.checksum),
         ms=measured if execution_ms is None else sql.Literal(execution_ms),
     )
+
+
+def adopt_sql(table: VersionTable, migrations: list[Migration]) -> sql.Composed:
+    """History rows for files another tool applied (execution_ms ADOPTED_MS), with their
+    current checksums; rows that exist are kept."""
+    from psycopg import sql
+
+    rows = sql.SQL(", ").join(
+        sql.SQL("({}, {}, {}, {}, {})").format(
+            sql.Literal(m.version),
+            sql.Literal(m.up.path.name),
+            sql.Literal(m.checksum),
+            sql.Literal(ADOPTED_MS),
+            sql.Literal("another tool"),
+        )
+        for m in migrations
+    )
+    return sql.SQL(
+        "INSERT INTO {} (version, name, checksum, execution_ms, applied_by) VALUES {} "
+        "ON CONFLICT (version) DO NOTHING"
+    ).format(table.history_id(), rows)
+
+
+def elapsed_sql() -> sql.Composed:
+    """The milliseconds since the transaction began, measured by the server."""
+    from psycopg import sql
+
+    return sql.SQL(
+        "SELECT round(extract(epoch FROM clock_timestamp() - transaction_timestamp()) * 1000)::integer"
+    ).format()

@@ -8,10 +8,11 @@ version before a file is the previous file's, never `version - 1`.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,7 @@ class Step:
     sql: str
     mode: str = "transaction"  # a Script mode
     noop: bool = False
+    file: str = ""  # the file's name
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,9 @@ class Status:
     pending: list[discover.Migration]
     changed: list[str]
     untracked: list[discover.Migration]
+    # Files below the current version that never ran: veza-db's history holds later files.
+    out_of_order: list[discover.Migration] = field(default_factory=list)
+    history_rows: frozenset[int] = frozenset()  # versions with a history row, adopted ones too
 
     def before(self, version: int) -> int | None:
         """The version of the file before `version` in the directory, None for the first."""
@@ -74,15 +79,29 @@ class Status:
             return None
         previous = self.before(self.current)
         return (
-            f"version {self.current} is dirty: a no-transaction migration stopped part-way; "
-            f"undo what it did by hand, then run `veza-db force {_shown(previous)}` "
-            f"and `veza-db up` again"
+            f"version {self.current} is dirty: a migration stopped part-way (a no-transaction file of "
+            "veza-db's, or any file golang-migrate ran); make the database match one version by "
+            f"hand, then record it: undo the file's work and run `veza-db force {_shown(previous)}`, "
+            f"or finish it and run `veza-db force {self.current}`; then `veza-db up` again"
         )
+
+    def state_of(
+        self, version: int, applied: dict[int, Any], untracked: set[int], out_of_order: set[int]
+    ) -> str:
+        """applied, applied by another tool, dirty, out of order (never applied) or pending."""
+        if self.dirty and version == self.current:
+            return "dirty"
+        if version in out_of_order:
+            return "out of order"
+        if version in untracked:
+            return "applied by another tool"
+        return "applied" if version in applied else "pending"
 
     def to_dict(self) -> dict[str, Any]:
         """The status as `veza-db status --json` prints it (without the database URL)."""
         history_by_version = {a.version: a for a in self.applied}
         untracked = {m.version for m in self.untracked}
+        out_of_order = {m.version for m in self.out_of_order}
         return {
             "current": self.current,
             "head": self.head,
@@ -99,6 +118,7 @@ class Status:
                 for a in self.applied
             ],
             "untracked": [{"version": m.version, "name": m.up.path.name} for m in self.untracked],
+            "out_of_order": [{"version": m.version, "name": m.up.path.name} for m in self.out_of_order],
             "pending": [{"version": m.version, "name": m.up.path.name} for m in self.pending],
             "changed": self.changed,
             "recovery": self.recovery,
@@ -106,13 +126,7 @@ class Status:
                 {
                     "version": m.version,
                     "name": m.up.path.name,
-                    "state": (
-                        "applied by another tool"
-                        if m.version in untracked
-                        else "applied"
-                        if m.version in history_by_version
-                        else "pending"
-                    ),
+                    "state": self.state_of(m.version, history_by_version, untracked, out_of_order),
                     "transaction": m.up.mode,
                     "noop": m.up.noop,
                     "down": m.down.path.name if m.down is not None else None,
@@ -153,13 +167,28 @@ def _locked(url: dburl.DatabaseUrl, lock_timeout: float, table: VersionTable) ->
         try:
             yield conn
         finally:
-            if not conn.closed and not conn.broken:
-                lock.release(conn, key)
+            _release(conn, key)
     finally:
         conn.close()
 
 
+def _release(conn: Conn, key: int) -> None:
+    """Give the migration lock back; an error here must not hide the one that ended the run
+    (Ctrl-C in the middle of a file), and closing the connection releases it anyway."""
+    import psycopg
+
+    if conn.closed or conn.broken:
+        return
+    try:
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            conn.execute(b"ROLLBACK")
+        lock.release(conn, key)
+    except psycopg.Error:
+        pass
+
+
 def _status(conn: Conn, migrations: list[discover.Migration], table: VersionTable) -> Status:
+    history.check_table(conn, table)
     state = history.read(conn, table)
     current = state.version
     applied = [m for m in migrations if current is not None and m.version <= current]
@@ -168,15 +197,21 @@ def _status(conn: Conn, migrations: list[discover.Migration], table: VersionTabl
         for m in applied
         if m.version in state.history and state.history[m.version].checksum != m.checksum
     ]
+    ran = {v for v, row in state.history.items() if not row.adopted}
+    highest_run = max(state.history, default=None)
+    missing = [m for m in applied if m.version not in state.history]
+    out_of_order = [m for m in missing if highest_run is not None and m.version < highest_run]
     return Status(
         current=current,
         head=migrations[-1].version if migrations else None,
         dirty=state.dirty,
         migrations=migrations,
-        applied=[state.history[m.version] for m in applied if m.version in state.history],
+        applied=[state.history[m.version] for m in applied if m.version in ran],
         pending=migrations[len(applied) :],
         changed=changed,
-        untracked=[m for m in applied if m.version not in state.history],
+        untracked=[m for m in applied if m.version not in ran and m not in out_of_order],
+        out_of_order=out_of_order,
+        history_rows=frozenset(state.history),
     )
 
 
@@ -192,17 +227,27 @@ def _refuse_unknown_version(status: Status) -> None:
     versions = {m.version for m in status.migrations}
     if status.current not in versions:
         below = status.before(status.current)
+        nearest = f"the nearest below is {below}" if below is not None else "all its files are above it"
         raise RefusedError(
-            f"database is at version {status.current}, which no file of this directory has (the "
-            f"nearest below is {_shown(below)}); use the migrations directory that applied it, or "
-            f"record the version this directory matches with `veza-db force`"
+            f"database is at version {status.current}, which no file of this directory has "
+            f"({nearest}); use the migrations directory that applied it, or record the version "
+            "this directory matches with `veza-db force`"
         )
 
 
 def refuse_unsafe(status: Status) -> None:
+    """Raise RefusedError when the runner must not go on: an unknown version, a dirty database,
+    an applied file edited since, or a file below the current version that never ran."""
     _refuse_unknown_version(status)
     if status.dirty:
         raise RefusedError(status.recovery or "database is dirty")
+    if status.out_of_order:
+        first = status.out_of_order[0]
+        raise RefusedError(
+            f"{first.up.path.name} is below the current version {status.current} but never ran "
+            "(veza-db's history holds later files); give it a version above "
+            f"{status.head} (rename the file and run `veza-db hash`), so that it runs after them"
+        )
     if status.changed:
         raise RefusedError(
             f"applied migration changed since it ran: {', '.join(status.changed)}; restore the "
@@ -251,10 +296,14 @@ def up(
     if to is not None:
         _version_of_directory(to, migrations, "--to")
     with _locked(url, lock_timeout, table) as conn:
+        history.check_table(conn, table)  # before anything is created beside another tool's table
         if not dry_run:
             history.ensure_tables(conn, table)
         current = _status(conn, migrations, table)
         refuse_unsafe(current)
+        if not dry_run and (found := [m for m in current.untracked if m.version not in current.history_rows]):
+            with conn.transaction():
+                conn.execute(history.adopt_sql(table, found))
         if on_warning is not None:
             from veza_db import roles
 
@@ -271,6 +320,7 @@ def up(
                 step = _step(migration, migration.up, "up", 0)
             else:
                 step = _apply(conn, migration, "up", migration.version, table, current, waits)
+                current = dataclasses.replace(current, current=migration.version)
             if on_step:
                 on_step(step)
         return _status(conn, migrations, table)
@@ -302,34 +352,43 @@ def down(
     with _locked(url, lock_timeout, table) as conn:
         current = _status(conn, migrations, table)
         refuse_unsafe(current)
-        applied = [m for m in migrations if current.current is not None and m.version <= current.current]
-        if to is not None and (current.current is None or to > current.current):
-            raise UsageError(
-                f"--to {to} is above the current version {_shown(current.current)}; "
-                f"use `veza-db up --to {to}`"
-            )
-        if to is not None:
-            chosen = [m for m in applied if m.version > to]
-        elif steps is not None:
-            chosen = applied[-steps:]
-        else:
-            chosen = applied
-        if missing := [m for m in chosen if m.down is None]:
+        chosen = _to_roll_back(current, to, steps)
+        if missing := [m for m in chosen if m.down is None and not m.up.noop]:
             raise RefusedError(
                 f"cannot roll back {missing[-1].up.path.name}: it has no down file "
                 f"({missing[-1].down_name}); write one, or undo it by hand and run "
                 f"`veza-db force {_shown(current.before(missing[-1].version))}`"
             )
         for migration in reversed(chosen):
-            assert migration.down is not None
             if dry_run:
-                step = _step(migration, migration.down, "down", 0)
+                step = _step(migration, _down_script(migration), "down", 0)
             else:
                 previous = current.before(migration.version)
                 step = _apply(conn, migration, "down", previous, table, current, waits)
+                current = dataclasses.replace(current, current=previous)
             if on_step:
                 on_step(step)
         return _status(conn, migrations, table)
+
+
+def _to_roll_back(current: Status, to: int | None, steps: int | None) -> list[discover.Migration]:
+    """The applied files `down` rolls back, oldest first: above `to`, the last `steps`, or all."""
+    applied = [m for m in current.migrations if current.current is not None and m.version <= current.current]
+    if to is not None:
+        if current.current is None or to > current.current:
+            raise UsageError(
+                f"--to {to} is above the current version {_shown(current.current)}; "
+                f"use `veza-db up --to {to}`"
+            )
+        return [m for m in applied if m.version > to]
+    if steps is not None:
+        if steps > len(applied):
+            raise UsageError(
+                f"--steps {steps} is more than the {len(applied)} applied file(s); use --all to roll "
+                "everything back"
+            )
+        return applied[-steps:]
+    return applied
 
 
 def force(
@@ -353,9 +412,19 @@ def force(
         return _status(conn, migrations, table)
 
 
+def _down_script(migration: discover.Migration) -> Script:
+    """The down file; a no-op up file without one rolls back as a no-op (nothing to undo)."""
+    if migration.down is not None:
+        return migration.down
+    assert migration.up.noop, "down files are checked before anything runs"
+    return Script(migration.up.path.with_name(migration.down_name), "", ())
+
+
 def _step(migration: discover.Migration, script: Script, direction: str, elapsed: int) -> Step:
-    name = script.path.name.removesuffix(f".{direction}.sql")
-    return Step(migration.version, name, direction, elapsed, script.text, script.mode, script.noop)
+    file = script.path.name
+    return Step(
+        migration.version, migration.name, direction, elapsed, script.text, script.mode, script.noop, file
+    )
 
 
 def _apply(
@@ -367,14 +436,13 @@ def _apply(
     status: Status,
     waits: LockWaits,
 ) -> Step:
-    script = migration.up if direction == "up" else migration.down
-    assert script is not None
+    script = migration.up if direction == "up" else _down_script(migration)
     if script.transactional:
         bookkeeping = [*history.version_statements(table, new_version, dirty=False)]
         if direction == "up":
             bookkeeping.append(history.record_sql(table, migration))
         else:
-            bookkeeping.append(history.forget_sql(table, new_version))
+            bookkeeping += [history.forget_sql(table, new_version), history.elapsed_sql()]
         elapsed = _with_retries(conn, script, bookkeeping, waits, status)
         return _step(migration, script, direction, max(elapsed, 0))
     # Outside a transaction a failure can leave the file half-applied: mark the version dirty

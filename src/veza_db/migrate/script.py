@@ -51,7 +51,7 @@ class Script:
     """
 
     path: Path
-    text: str
+    text: str  # as the file holds it (a UTF-8 BOM dropped): sent to the server as it is
     statements: tuple[Statement, ...]
     mode: str = TRANSACTION
     begin: str = "BEGIN"
@@ -67,9 +67,15 @@ class Script:
         return not self.statements
 
     @property
+    def normalised(self) -> str:
+        """The text with its line endings as `\n`: what checksums are taken of, so that a
+        checkout with CRLF line endings is the same migration."""
+        return self.text.replace("\r\n", "\n").replace("\r", "\n")
+
+    @property
     def checksum(self) -> str:
         """SHA-256 of the contents, line endings normalised, as hex."""
-        return hashlib.sha256(self.text.encode()).hexdigest()
+        return hashlib.sha256(self.normalised.encode()).hexdigest()
 
 
 class ScriptProblem(Exception):
@@ -81,9 +87,10 @@ class ScriptProblem(Exception):
         self.message = message
 
 
-def normalise(raw: bytes) -> str:
-    """Decode UTF-8 (BOM dropped) with line endings normalised; UnicodeDecodeError if not UTF-8."""
-    return raw.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
+def decode(raw: bytes) -> str:
+    """Decode UTF-8, a BOM dropped; UnicodeDecodeError if not UTF-8. Line endings are kept: a
+    `\r\n` inside a string literal or a function body is part of the value."""
+    return raw.decode("utf-8-sig")
 
 
 def split_statements(text: str) -> tuple[Statement, ...]:
@@ -118,8 +125,11 @@ def read(path: Path, text: str, version_table: VersionTable) -> Script:
         line = text.count("\n", 0, where) + 1
         if (command := _meta_command_at(text, where)) is not None:
             raise ScriptProblem(line, _meta_command_message(command)) from None
+        if (copy_line := _copy_rows_before(text, where)) is not None:
+            why = _CLIENT_COPY + " (pg_dump --inserts writes the rows that way)"
+            raise ScriptProblem(copy_line, why) from None
         raise ScriptProblem(line, f"PostgreSQL cannot parse it: {exc.args[0]}") from None
-    directive = text.lstrip().split("\n", 1)[0].strip() == NO_TRANSACTION
+    directive = has_directive(text)
     trees = _Trees(statements)
     _refuse_version_table_changes(statements, trees, version_table)
     _refuse_client_copy(statements, trees)
@@ -129,6 +139,13 @@ def read(path: Path, text: str, version_table: VersionTable) -> Script:
     outside = [(s, kind) for s in statements if (kind := _needs_no_transaction(s, trees)) is not None]
     if outside and len(outside) == len(statements) and begin is None:
         return Script(path, text, statements, NO_TRANSACTION_AUTOMATIC, why=outside[0][1])
+    if outside and len(outside) == len(statements):
+        statement, kind = outside[0]
+        raise ScriptProblem(
+            statement.line,
+            f"{kind} cannot run inside a transaction block: remove the BEGIN and COMMIT around it "
+            "(a file holding only such statements runs without a transaction automatically)",
+        )
     if outside:
         statement, kind = outside[0]
         raise ScriptProblem(
@@ -197,20 +214,56 @@ def _unwrap(statements: tuple[Statement, ...], trees: _Trees) -> tuple[tuple[Sta
     )
 
 
+_CLIENT_COPY = (
+    "COPY from STDIN or to STDOUT needs a client to stream the data, which a migration cannot "
+    "give; load the rows with INSERT ... VALUES, or COPY from a file on the server"
+)
+
+
 def _refuse_client_copy(statements: tuple[Statement, ...], trees: _Trees) -> None:
     """`COPY ... FROM STDIN` / `TO STDOUT` needs a client streaming the data: no file can give it."""
+    for statement in statements:
+        if statement.first_token == "COPY" and _is_client_copy(trees(statement)):  # noqa: S105 - a token name
+            raise ScriptProblem(statement.line, _CLIENT_COPY)
+
+
+def _is_client_copy(tree: Any) -> bool:
     from pglast import ast
 
-    for statement in statements:
-        if statement.first_token == "COPY":  # noqa: S105 - a token name
-            tree = trees(statement)
-            if isinstance(tree, ast.CopyStmt) and tree.filename is None:
-                raise ScriptProblem(
-                    statement.line,
-                    "COPY from STDIN or to STDOUT needs a client to stream the data, which a "
-                    "migration cannot give; load the rows with INSERT ... VALUES, or COPY from a "
-                    "file on the server",
-                )
+    return isinstance(tree, ast.CopyStmt) and tree.filename is None
+
+
+def _copy_rows_before(text: str, offset: int) -> int | None:
+    """The line of a `COPY ... FROM stdin;` whose inline rows (as pg_dump writes them) PostgreSQL's
+    parser stopped at `offset` in, else None: the last statement before that line is the COPY."""
+    from pglast import parse_sql, split
+    from pglast.parser import ParseError
+
+    line_start = text.rfind("\n", 0, offset) + 1
+    try:
+        pieces = list(split(text[:line_start], with_parser=True, only_slices=True))
+    except ParseError:
+        return None
+    if not pieces or text[pieces[-1].stop : line_start].strip(" \t\r\n;"):
+        return None
+    if not _is_client_copy(parse_sql(text[pieces[-1]])[0].stmt):
+        return None
+    return text.count("\n", 0, pieces[-1].start) + 1
+
+
+def has_directive(text: str) -> bool:
+    """Whether a comment line before the first statement says `veza-db: no-transaction` (spacing
+    and case aside, words after it allowed: `-- veza-db: no-transaction -- for the index`)."""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if not stripped.startswith("--"):
+            return False
+        words = stripped.lstrip("-").strip().lower().replace(" ", "")
+        if words.startswith("veza-db:no-transaction"):
+            return True
+    return False
 
 
 def _needs_no_transaction(statement: Statement, trees: _Trees) -> str | None:
@@ -283,27 +336,36 @@ def _refuse_version_table_changes(
 
 
 def _names_relation(tree: Any, table: VersionTable) -> bool:
-    """Whether the statement names the version table or its history as a relation."""
+    """Whether the statement creates, changes, fills or drops the version table or its history;
+    reading them (a view, INSERT ... SELECT from them, GRANT SELECT) is fine."""
     from pglast import ast
-    from pglast.visitors import Visitor
 
     wanted = {table.name, table.history}
-    found = False
 
-    class Finder(Visitor):
-        def visit_RangeVar(self, ancestors: Any, node: ast.RangeVar) -> None:  # noqa: N802 - pglast's naming
-            nonlocal found
-            if node.relname in wanted and node.schemaname in (None, table.schema):
-                found = True
+    def ours(range_var: Any) -> bool:
+        return (
+            isinstance(range_var, ast.RangeVar)
+            and range_var.relname in wanted
+            and range_var.schemaname in (None, table.schema)
+        )
 
-    Finder()(tree)
-    if isinstance(tree, (ast.DropStmt, ast.CommentStmt)):
-        objects = tree.objects if isinstance(tree, ast.DropStmt) else (tree.object,)
-        for name in objects or ():
+    changing = (ast.CreateStmt, ast.AlterTableStmt, ast.RenameStmt, ast.IndexStmt, ast.CreateTrigStmt,
+                ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt, ast.CopyStmt)  # fmt: skip
+    targets: list[Any] = []
+    if isinstance(tree, changing):
+        targets.append(tree.relation)
+    elif isinstance(tree, ast.CreateTableAsStmt) and tree.into is not None:
+        targets.append(tree.into.rel)
+    elif isinstance(tree, ast.TruncateStmt):
+        targets += list(tree.relations or ())
+    if any(ours(target) for target in targets):
+        return True
+    if isinstance(tree, ast.DropStmt):
+        for name in tree.objects or ():
             parts = [getattr(part, "sval", None) for part in name] if isinstance(name, tuple) else []
             if parts and parts[-1] in wanted and (len(parts) == 1 or parts[-2] == table.schema):
-                found = True
-    return found
+                return True
+    return False
 
 
 def _meta_command_at(text: str, offset: int) -> str | None:

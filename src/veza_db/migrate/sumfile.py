@@ -23,7 +23,7 @@ def _entries(migrations: list[Migration]) -> list[tuple[str, str]]:
         for script in (migration.up, migration.down):
             if script is None:
                 continue
-            chain.update(script.path.name.encode() + b"\x00" + script.text.encode() + b"\x00")
+            chain.update(script.path.name.encode() + b"\x00" + script.normalised.encode() + b"\x00")
             entries.append((script.path.name, "h1:" + base64.b64encode(chain.copy().digest()).decode()))
     return entries
 
@@ -63,7 +63,11 @@ def check(directory: Path, migrations: list[Migration]) -> None:
     else:
         gone = sorted(set(recorded) - {line.split(" ", 1)[0] for line in actual[1:]})
         name, what = (gone[0] if gone else SUM_FILE), "was removed"
-    raise RefusedError(
-        f"{SUM_FILE} does not match the migrations: {name} {what}; applied migrations must not "
-        "change (add a new one instead); if this change is intended, run `veza-db hash`"
-    )
+    if what == "is new" and actual[-1].startswith(f"{name} "):  # a new file after all the others
+        advice = "record it with `veza-db hash`"
+    else:
+        advice = (
+            "applied migrations must not change (add a new one instead); if this change is "
+            "intended, run `veza-db hash`"
+        )
+    raise RefusedError(f"{SUM_FILE} does not match the migrations: {name} {what}; {advice}")
