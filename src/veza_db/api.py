@@ -60,9 +60,11 @@ def _checked(
     """The directory, validated before any server is started, and the version table: the option,
     else the URL's golang-migrate `x-migrations-table`, else `public.schema_migrations`."""
     directory = _directory(migrations)
-    if migrations_table is None and (configured := dburl.configured(database_url)) is not None:
-        migrations_table = configured.migrations_table
     table = VersionTable.parse(migrations_table) if migrations_table else history.DEFAULT
+    configured = dburl.configured(database_url) if migrations_table is None else None
+    if configured is not None and (in_url := configured.migrations_table) is not None:
+        schema, name = in_url
+        table = VersionTable(schema or "public", name)
     runner.load(directory, table)
     return directory, table
 

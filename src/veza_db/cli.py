@@ -606,6 +606,10 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("error: interrupted", err=True)
         sys.exit(130)
+    except SystemExit as done:
+        if done.code == 130:  # typer turns Ctrl-C into exit 130 without a word
+            typer.echo("error: interrupted", err=True)
+        raise
     except Exception as exc:
         if _is_driver_error(exc) and not (_show_traceback or os.environ.get("VEZA_TRACEBACK")):
             from veza_db import db

@@ -25,7 +25,7 @@ def load(target: str | None, database_url: str | None) -> tuple[Catalog, str, st
         return sqlfile.load_file(path), "file", str(path)
     if "://" in target:
         raise UsageError(
-            f"malformed database URL {dburl.DatabaseUrl(target)}: expected postgresql://user:password@host/db"
+            f"malformed database URL {dburl.DatabaseUrl(target)}: expected postgresql://user@host:port/dbname"
         )
     raise UsageError(
         f"{target}: no such file or directory; pass a .sql file, a migrations directory or a database URL"

@@ -6,7 +6,7 @@ import time
 import zlib
 from typing import TYPE_CHECKING
 
-from veza_db.errors import LockTimeout, UsageError
+from veza_db.errors import LockTimeout
 
 if TYPE_CHECKING:
     import psycopg
@@ -29,8 +29,6 @@ def acquire(conn: psycopg.Connection[tuple[object, ...]], timeout: float, table:
     """Take the session advisory lock of `table`, waiting up to `timeout` seconds; return its key.
 
     Raises LockTimeout naming the session that holds it."""
-    if timeout < 0:
-        raise UsageError(f"--lock-timeout {timeout:g} is negative; give the seconds to wait (0: do not wait)")
     row = conn.execute("SELECT current_database()").fetchone()
     assert row is not None
     key = advisory_key(str(row[0]), table.schema, table.name)

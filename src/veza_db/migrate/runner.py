@@ -160,6 +160,10 @@ def load(directory: Path, table: VersionTable = DEFAULT) -> list[discover.Migrat
 
 @contextmanager
 def _locked(url: dburl.DatabaseUrl, lock_timeout: float, table: VersionTable) -> Iterator[Conn]:
+    if lock_timeout < 0:
+        raise UsageError(
+            f"--lock-timeout {lock_timeout:g} is negative; give the seconds to wait (0: do not wait)"
+        )
     conn = db.connect(url, autocommit=True)
     execute.prepare(conn)
     try:
