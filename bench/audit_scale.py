@@ -39,7 +39,8 @@ def mark(name):
 import veza_db.cli  # the CLI's start-up: typer, the app
 mark("import_cli")
 from veza_db import api, dburl
-from veza_db.audit import engine, policy
+from veza_db import policy
+from veza_db.audit import engine
 from veza_db.catalog import expr, live, sqlfile
 mark("import_audit")
 import pglast.parser  # PostgreSQL's parser: the file's statements, the defaults the rules read

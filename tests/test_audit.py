@@ -10,8 +10,8 @@ import pytest
 
 from tests.conftest import FIXTURES, Server
 from tests.helpers import one_line_error, pg_dump_schema, run_cli, run_sql
-from veza_db import api
-from veza_db.audit import engine, policy, rules
+from veza_db import api, policy
+from veza_db.audit import engine, rules
 from veza_db.audit.engine import AuditResult
 from veza_db.audit.findings import Finding
 from veza_db.catalog import live, sqlfile

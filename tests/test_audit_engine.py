@@ -6,7 +6,8 @@ import dataclasses
 import itertools
 from typing import Any
 
-from veza_db.audit import engine, policy
+from veza_db import policy
+from veza_db.audit import engine
 from veza_db.audit.findings import Finding, Hit
 from veza_db.catalog import sqlfile
 from veza_db.catalog.model import Column, Location, fast

@@ -10,7 +10,8 @@ import pytest
 
 from tests.conftest import Server
 from tests.helpers import pg_dump_schema, query, run_sql
-from veza_db.audit import engine, policy
+from veza_db import policy
+from veza_db.audit import engine
 from veza_db.catalog import live, sqlfile
 from veza_db.catalog.model import Catalog
 from veza_db.dburl import parse as parse_url

@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import REPO, Server, v1_template
 from tests.helpers import one_line_error, run_cli, run_sql
 from veza_db import docs as reference
-from veza_db.audit import policy
+from veza_db import policy
 from veza_db.catalog import live
 from veza_db.dburl import parse as parse_url
 

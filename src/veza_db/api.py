@@ -290,9 +290,8 @@ def docs(
 
     With a database URL (argument or VEZA_DATABASE_URL) it documents that database; otherwise the
     canonical schema, built from the migrations on the embedded server."""
-    from veza_db import dburl
+    from veza_db import dburl, policy
     from veza_db import docs as reference
-    from veza_db.audit import policy
     from veza_db.catalog import live
 
     directory = _directory(migrations)

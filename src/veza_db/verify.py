@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from veza_db import db, dburl
-from veza_db.audit import policy as audit_policy
+from veza_db import policy as schema_policy
 from veza_db.catalog import diff, live
 from veza_db.catalog.diff import Difference
 from veza_db.migrate import discover, history, runner
@@ -61,7 +61,7 @@ def verify(url: dburl.DatabaseUrl, migrations: Path | None = None) -> VerifyResu
     """Compare the database at `url` with the schema its migrations define."""
     directory = migrations or discover.package_dir()
     migration_list = runner.load(directory)
-    chosen = audit_policy.default()
+    chosen = schema_policy.default()
     with db.connect(url, autocommit=True) as conn:
         state = history.read(conn)
         found = live.load_connection(conn, str(url))

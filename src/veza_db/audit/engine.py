@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from veza_db.audit.findings import Context, Finding
-from veza_db.audit.policy import UNASSIGNED, Policy
 from veza_db.audit.rules import RULES, Rule
 from veza_db.catalog import expr
 from veza_db.catalog.model import Catalog, fast
+from veza_db.policy import UNASSIGNED, Policy
 
 _SEVERITY_ORDER = {"error": 0, "warning": 1}
 

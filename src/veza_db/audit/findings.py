@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from veza_db.audit.policy import Policy
 from veza_db.catalog.model import Catalog, Location, Table
+
+if TYPE_CHECKING:
+    from veza_db.policy import Policy
 
 
 class Hit(NamedTuple):

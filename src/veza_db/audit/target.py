@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from veza_db import db, dburl
-from veza_db.audit import engine, policy
+from veza_db import db, dburl, policy
+from veza_db.audit import engine
 from veza_db.audit.engine import AuditResult
 from veza_db.catalog.model import Catalog
 from veza_db.errors import UsageError
@@ -35,6 +35,8 @@ def load(target: str | None, database_url: str | None) -> tuple[Catalog, str, st
 def audit(
     target: str | None, *, database_url: str | None = None, policy_file: Path | None = None
 ) -> AuditResult:
-    chosen = policy.load(policy_file) if policy_file else policy.default()
+    from veza_db.audit.rules import RULE_IDS
+
+    chosen = policy.load(policy_file, RULE_IDS) if policy_file else policy.default(RULE_IDS)
     catalog, kind, name = load(target, database_url)
     return engine.run(catalog, chosen, kind=kind, target=name)

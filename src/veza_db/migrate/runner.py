@@ -313,6 +313,13 @@ def up(
 
             if warning := roles.migrating_as_superuser(conn):
                 on_warning(warning)
+            first_contact = [m for m in current.untracked if m.version not in current.history_rows]
+            if first_contact and directory.resolve() == discover.package_dir():
+                on_warning(
+                    f"version {current.current} was set by another tool, and veza-db takes it as "
+                    "a version of its built-in V1 migrations; if this database belongs to another "
+                    "project, pass --migrations with that project's directory"
+                )
         if to is not None and current.current is not None and to < current.current:
             raise UsageError(
                 f"--to {to} is below the current version {current.current}; use `veza-db down --to {to}`"

@@ -6,9 +6,9 @@ from collections import defaultdict
 
 from veza_db.audit.engine import AuditResult
 from veza_db.audit.findings import Finding
-from veza_db.audit.policy import UNASSIGNED
 from veza_db.audit.rules import RULES
 from veza_db.catalog import expr
+from veza_db.policy import UNASSIGNED
 
 
 def _cell(text: str) -> str:

@@ -1,9 +1,15 @@
-"""The audit policy (TOML): owned schemas, domains, soft-delete tables, severities, suppressions."""
+"""The schema policy (TOML): owned schemas, domains, soft-delete tables, and the audit's
+severities and suppressions.
+
+Drift verification and the schema reference read it as well as the audit, so it lives outside
+the audit package; the audit passes its rule ids in to check the rule names a policy uses.
+"""
 
 from __future__ import annotations
 
 import fnmatch
 import tomllib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -53,22 +59,26 @@ class Policy:
         )
 
 
-def default() -> Policy:
-    text = (resources.files("veza_db.audit") / "v1_policy.toml").read_text()
-    return parse(text, "the V1 policy")
+def default(rule_ids: Collection[str] | None = None) -> Policy:
+    """The V1 policy shipped with the package; `rule_ids` as for `parse`."""
+    text = (resources.files("veza_db") / "v1_policy.toml").read_text()
+    return parse(text, "the V1 policy", rule_ids)
 
 
-def load(path: Path) -> Policy:
+def load(path: Path, rule_ids: Collection[str] | None = None) -> Policy:
+    """A policy file; UsageError when it cannot be read or is malformed."""
     try:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read policy {path}: {exc}") from None
-    return parse(text, str(path))
+    return parse(text, str(path), rule_ids)
 
 
-def parse(text: str, name: str) -> Policy:
-    from veza_db.audit.rules import RULE_IDS
+def parse(text: str, name: str, rule_ids: Collection[str] | None = None) -> Policy:
+    """A policy from its TOML text (`name` says where it came from, in errors).
 
+    With `rule_ids` (the audit's rules), severities and suppressions must name one of them.
+    Raises UsageError naming the key that is wrong."""
     try:
         data: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -86,7 +96,7 @@ def parse(text: str, name: str) -> Policy:
             domains[str(table)] = str(domain)
     severity = {str(k): str(v) for k, v in data.get("severity", {}).items()}
     for rule, level in severity.items():
-        if rule not in RULE_IDS:
+        if rule_ids is not None and rule not in rule_ids:
             raise UsageError(
                 f"policy {name}: severity for unknown rule {rule!r}; see `veza-db audit --list-rules`"
             )
@@ -101,7 +111,7 @@ def parse(text: str, name: str) -> Policy:
             raise UsageError(
                 f"policy {name}: a [[suppress]] entry lacks {', '.join(missing)}; each needs a reason"
             )
-        if entry["rule"] not in RULE_IDS and entry["rule"] != "*":
+        if rule_ids is not None and entry["rule"] not in rule_ids and entry["rule"] != "*":
             raise UsageError(f"policy {name}: suppression for unknown rule {entry['rule']!r}")
         suppressions.append(Suppression(str(entry["rule"]), str(entry["object"]), str(entry["reason"])))
     owned = data.get("owned_schemas", ["public"])
