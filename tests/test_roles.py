@@ -23,6 +23,8 @@ from veza_db import api, roles
 from veza_db.dburl import DatabaseUrl
 from veza_db.errors import DatabaseError, LockTimeout, RefusedError, UsageError
 from veza_db.migrate import discover
+from veza_db.migrate.history import DEFAULT
+from veza_db.migrate.superuser import migrating_as_superuser
 
 PASSWORD = "least-privilege-test-pw"  # noqa: S105 - roles of a throwaway test server
 TOKEN_TABLES = ("user_sessions", "refresh_tokens", "password_reset_tokens", "email_verification_tokens")
@@ -573,14 +575,14 @@ def test_migrating_as_a_superuser_is_flagged(v1_database: str, make_roles: MakeR
     url = v1_database
     model = make_roles(url)
     with psycopg.connect(url, autocommit=True) as admin:
-        assert roles.migrating_as_superuser(admin) is None  # no model here yet
+        assert migrating_as_superuser(admin, DEFAULT) is None  # no model here yet
     deploy(url, model)
     with psycopg.connect(url, autocommit=True) as admin:
-        warning = roles.migrating_as_superuser(admin)
+        warning = migrating_as_superuser(admin, DEFAULT)
     assert warning is not None
     assert f"but {model.owner} owns this database's tables" in warning
     with login(url, model.owner) as owner:
-        assert roles.migrating_as_superuser(owner) is None
+        assert migrating_as_superuser(owner, DEFAULT) is None
     # `veza-db up` says so on stderr, and still works.
     proc = run_cli("up", "--database-url", url)
     assert proc.returncode == 0, proc.stderr

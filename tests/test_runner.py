@@ -307,7 +307,7 @@ def test_statements_the_runner_cannot_run_are_refused_by_the_parser(tmp_path: Pa
         "remove it, or make `-- veza-db: no-transaction` the first line)",
         "004_d.up.sql:1: COPY from STDIN or to STDOUT needs a client to stream the data, which a "
         "migration cannot give; load the rows with INSERT ... VALUES, or COPY from a file on the server",
-        "005_e.up.sql:2: contains a NUL byte, which SQL cannot hold; remove it",
+        "005_e.up.sql:2: contains a NUL byte, which SQL cannot hold (is it a binary file?); remove it",
     ]
 
 

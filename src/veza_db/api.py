@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from veza_db.plan.run import PlanResult
     from veza_db.port.plan import TablePlan
     from veza_db.port.run import PortReport, Progress
-    from veza_db.roles import Applied, Roles
+    from veza_db.roles import Roles, RolesApplied
     from veza_db.verify import VerifyResult
 
 __all__ = [
@@ -242,7 +242,7 @@ def roles_apply(
     readonly: str = "veza_readonly",
     chat: str = "veza_chat",
     lock_timeout: float = 5,
-) -> Applied:
+) -> RolesApplied:
     """Create the missing roles and set every privilege of the model, in one transaction."""
     from veza_db import roles
 

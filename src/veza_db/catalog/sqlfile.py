@@ -30,8 +30,6 @@ from veza_db.errors import UsageError
 if TYPE_CHECKING:
     from veza_db.catalog.builder import Builder
 
-_GZIP_MAGIC = b"\x1f\x8b"
-_PGDUMP_CUSTOM_MAGIC = b"PGDMP"
 # Characters in a window: the first after a restart (a COPY or a meta-command line ends a window
 # early, the rest is read again), then doubled up to the largest, where parsing is fastest.
 _FIRST_WINDOW = 8192
@@ -55,23 +53,10 @@ def read_text(path: Path) -> str:
 
 
 def decode(raw: bytes, name: str) -> str:
-    if raw.startswith(_GZIP_MAGIC):
-        raise UsageError(f"{name} is gzip-compressed; decompress it first (gunzip -k {name})")
-    if raw.startswith(_PGDUMP_CUSTOM_MAGIC):
-        raise UsageError(
-            f"{name} is a pg_dump archive; convert it with `pg_restore --schema-only -f out.sql {name}`"
-        )
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise UsageError(f"{name} is UTF-16 text; convert it to UTF-8 (iconv -f UTF-16 -t UTF-8)")
-    if b"\x00" in raw:
-        raise UsageError(f"{name} is a binary file, not SQL text")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise UsageError(
-            f"{name}:{line}: not UTF-8 text (byte {exc.start}); convert the file to UTF-8"
-        ) from None
+    """The text of a dump or migration to audit; UsageError as `sqltext.decode`, or when empty."""
+    from veza_db import sqltext
+
+    text = sqltext.decode(raw, name)
     if not text.strip():
         raise UsageError(f"{name} is empty; pass a schema dump or a migration")
     return text

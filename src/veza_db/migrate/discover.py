@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from veza_db import sqltext
 from veza_db.errors import UsageError
 from veza_db.migrate import script
 from veza_db.migrate.history import DEFAULT, VersionTable
@@ -64,19 +65,12 @@ class MigrationDirectoryError(UsageError):
 def _read_text(path: Path, problems: list[str]) -> str | None:
     """The file as text a PostgreSQL server can take, or None with the problem recorded."""
     try:
-        text = script.decode(path.read_bytes())
-    except UnicodeDecodeError as exc:
-        problems.append(f"{path.name}: not UTF-8 text (byte {exc.start}); save it as UTF-8")
-        return None
+        return sqltext.decode(path.read_bytes(), path.name)
+    except UsageError as exc:
+        problems.append(str(exc))
     except OSError as exc:
         problems.append(f"{path.name}: cannot read: {exc.strerror}")
-        return None
-    if (nul := text.find("\x00")) >= 0:
-        # libpq ends a query string at a NUL: whatever follows would silently never run.
-        line = text.count("\n", 0, nul) + 1
-        problems.append(f"{path.name}:{line}: contains a NUL byte, which SQL cannot hold; remove it")
-        return None
-    return text
+    return None
 
 
 def _read_script(path: Path, table: VersionTable, problems: list[str]) -> Script | None:

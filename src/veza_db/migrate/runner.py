@@ -309,9 +309,9 @@ def up(
             with conn.transaction():
                 conn.execute(history.adopt_sql(table, found))
         if on_warning is not None:
-            from veza_db import roles
+            from veza_db.migrate.superuser import migrating_as_superuser
 
-            if warning := roles.migrating_as_superuser(conn):
+            if warning := migrating_as_superuser(conn, table):
                 on_warning(warning)
             first_contact = [m for m in current.untracked if m.version not in current.history_rows]
             if first_contact and directory.resolve() == discover.package_dir():

@@ -87,12 +87,6 @@ class ScriptProblem(Exception):
         self.message = message
 
 
-def decode(raw: bytes) -> str:
-    """Decode UTF-8, a BOM dropped; UnicodeDecodeError if not UTF-8. Line endings are kept: a
-    `\r\n` inside a string literal or a function body is part of the value."""
-    return raw.decode("utf-8-sig")
-
-
 def split_statements(text: str) -> tuple[Statement, ...]:
     """Split with PostgreSQL's own parser, so `$$` bodies and `;` in strings are kept whole.
 
