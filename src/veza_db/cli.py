@@ -590,7 +590,15 @@ def _is_driver_error(exc: BaseException) -> bool:
 
 def main() -> None:
     """Console entry point: run the app, turning our errors into one line and an exit code."""
+    import gc
     import logging
+
+    from veza_db import process
+
+    # One command, one short-lived process: the modules' objects never become garbage, so later
+    # collections may skip them, and the audit may pause collection while it builds its model.
+    gc.freeze()
+    process.pause_collector = True
 
     # psycopg logs clean-up failures after an error it already raised (a COPY cut by a server
     # that went away); the CLI reports that error in its one line, so the log would repeat it.

@@ -102,27 +102,28 @@ def loads(text: str) -> Any:
         return deep(_loads_deep, text)
 
 
-_MANY = 100_000  # objects the collector tracks, created inside `many_objects`
-
-
 @contextmanager
 def many_objects() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a model, findings or a report are built.
+    """Pause the cyclic garbage collector while a model, findings or a report are built, when the
+    program allowed it (`veza_db.process.pause_collector`); a library caller's collector is left
+    alone.
 
     They are hundreds of thousands of small objects without reference cycles (reference counting
     frees them), and each collection would walk all of them again: on a large dump that was
-    three quarters of the parse time. When the block created that many, they are also frozen
-    (`gc.freeze`), so that later collections skip them too.
+    three quarters of the parse time.
     """
     import gc
 
+    from veza_db import process
+
+    if not process.pause_collector:
+        yield
+        return
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        if gc.get_count()[0] > _MANY:
-            gc.freeze()
         if enabled:
             gc.enable()
 
