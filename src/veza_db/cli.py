@@ -214,6 +214,13 @@ def status(
     refuse_unsafe(result)  # dirty, out of order or changed: exit 3 after the listing
 
 
+def _text_or_json(fmt: str) -> str:
+    """`--format` of the commands that print lines or JSON; `md`, their old name, means text."""
+    if fmt not in ("text", "md", "json"):
+        raise UsageError(f"unknown format {fmt!r}; use text or json")
+    return "json" if fmt == "json" else "text"
+
+
 def _force_version(text: str) -> int | None:
     if text.lower() in ("none", "-1"):
         return None
@@ -347,13 +354,12 @@ def verify(
     ] = None,
     database_url: DatabaseUrlOption = None,
     migrations: MigrationsOption = None,
-    fmt: Annotated[str, typer.Option("--format", help="md or json.")] = "md",
+    fmt: Annotated[str, typer.Option("--format", help="text or json (md: the same as text).")] = "text",
 ) -> None:
     """Drift: compare the database with the canonical schema, object by object; exit 1 on drift."""
     from veza_db import api
 
-    if fmt not in ("md", "json"):
-        raise UsageError(f"unknown format {fmt!r}; use md or json")
+    fmt = _text_or_json(fmt)
     result = api.verify(target or database_url, migrations)
     if fmt == "json":
         typer.echo(json.dumps(result.to_dict(), indent=2))
@@ -398,20 +404,19 @@ def port(
     cleanup: Annotated[
         bool, typer.Option("--cleanup", help="Drop the bookkeeping schema once verified.")
     ] = False,
-    fmt: Annotated[str, typer.Option("--format", help="md or json.")] = "md",
+    fmt: Annotated[str, typer.Option("--format", help="text or json (md: the same as text).")] = "text",
 ) -> None:
     """Move an existing database's data into V1: deterministic ids, nothing lost, resumable."""
     from veza_db import api
     from veza_db.port import run
 
-    if fmt not in ("md", "json"):
-        raise UsageError(f"unknown format {fmt!r}; use md or json")
+    fmt = _text_or_json(fmt)
 
     def show_plan(plan: object, query: str, rows: int) -> None:
         typer.echo(f"{plan.target}  <-  {plan.source}  ({rows} rows)")  # type: ignore[attr-defined]
         typer.echo(f"    {query}")
 
-    with _port_progress(enabled=not dry_run and fmt == "md") as progress:
+    with _port_progress(enabled=not dry_run and fmt == "text") as progress:
         report = api.port(
             source, target, mapping, dry_run=dry_run, resume=resume, cleanup=cleanup,
             progress=progress, on_plan=show_plan,
