@@ -10,7 +10,8 @@ from veza_db import db, dburl, embedded
 from veza_db.errors import UsageError
 from veza_db.migrate import discover, history, lockwait, runner, sumfile
 from veza_db.migrate.history import VersionTable
-from veza_db.migrate.runner import Status, Step
+from veza_db.migrate.runner import Step
+from veza_db.migrate.status import Status
 
 if TYPE_CHECKING:
     from veza_db.audit.engine import AuditResult

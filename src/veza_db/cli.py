@@ -19,7 +19,8 @@ import typer
 from veza_db.errors import CheckFailed, RefusedError, UsageError, VezaError, exit_code
 
 if TYPE_CHECKING:
-    from veza_db.migrate.runner import Status, Step
+    from veza_db.migrate.runner import Step
+    from veza_db.migrate.status import Status
 
 app = typer.Typer(
     help="The Veza backend's canonical V1 PostgreSQL schema, and the tools to apply, check and move to it.",
@@ -80,34 +81,25 @@ def _options(
 
 
 def _print_step(step: Step) -> None:
-    arrow = "applied" if step.direction == "up" else "rolled back"
-    notes = _notes(step.mode, step.noop)
-    typer.echo(f"{arrow:<12} {step.file}  {step.execution_ms} ms{notes}")
+    from veza_db.migrate import text
 
-
-def _print_retry(text: str) -> None:
-    typer.echo(f"retry: {text}", err=True)
-
-
-def _notes(mode: str, noop: bool, why: str = "") -> str:
-    """How a file runs, when that is not one transaction with SQL in it."""
-    notes = []
-    if mode != "transaction":
-        notes.append(f"{mode}: {why}" if why else mode)
-    if noop:
-        notes.append("no-op: no SQL, moves the version")
-    return "".join(f"  [{note}]" for note in notes)
+    typer.echo(text.step_line(step))
 
 
 def _print_dry_step(step: Step) -> None:
-    typer.echo(f"-- would run {step.file}{_notes(step.mode, step.noop)}")
-    typer.echo(step.sql.rstrip() + "\n")
+    from veza_db.migrate import text
+
+    typer.echo(text.dry_step_text(step))
+
+
+def _print_retry(message: str) -> None:
+    typer.echo(f"retry: {message}", err=True)
 
 
 def _version_line(status: Status) -> str:
-    current = "none" if status.current is None else str(status.current)
-    where = "head" if status.current == status.head else f"head is {status.head}"
-    return f"version {current} ({where}){', DIRTY' if status.dirty else ''}"
+    from veza_db.migrate import text
+
+    return text.version_line(status)
 
 
 @app.command()
@@ -187,29 +179,10 @@ def status(
     if as_json:
         typer.echo(json.dumps({"database": str(url), **result.to_dict()}, indent=2))
     else:
-        typer.echo(f"database  {url}")
-        typer.echo(_version_line(result))
-        history = {a.version: a for a in result.applied}
-        untracked = {m.version for m in result.untracked}
-        out_of_order = {m.version for m in result.out_of_order}
-        for m in result.migrations:
-            notes = _notes(m.up.mode, m.up.noop, m.up.why) + ("" if m.down else "  [no down file]")
-            name = m.up.path.name
-            state = result.state_of(m.version, history, untracked, out_of_order)
-            if state == "dirty":
-                typer.echo(f"  DIRTY    {name:<40} stopped part-way{notes}")
-            elif state == "out of order":
-                typer.echo(f"  MISSING  {name:<40} below the current version, never applied{notes}")
-            elif (a := history.get(m.version)) is not None:
-                mark = "  CHANGED" if name in result.changed else ""
-                when = f"{a.applied_at:%Y-%m-%d %H:%M:%S %Z}"
-                took = f"{a.execution_ms:>6} ms"
-                typer.echo(f"  applied  {name:<40} {when}  {took}  by {a.applied_by}{mark}{notes}")
-            elif m.version in untracked:
-                typer.echo(f"  applied  {name:<40} by another tool{notes}")
-            else:
-                typer.echo(f"  pending  {name}{notes}")
-    from veza_db.migrate.runner import refuse_unsafe
+        from veza_db.migrate import text
+
+        typer.echo("\n".join(text.status_lines(result, str(url))))
+    from veza_db.migrate.status import refuse_unsafe
 
     refuse_unsafe(result)  # dirty, out of order or changed: exit 3 after the listing
 
@@ -578,7 +551,7 @@ def server_url() -> None:
     typer.echo(api.server_url())
 
 
-def _fail(error: VezaError) -> NoReturn:
+def _report_error(error: VezaError) -> NoReturn:
     """Print the error's one line (passwords masked) and exit with its code."""
     from veza_db import secrets
 
@@ -615,7 +588,7 @@ def main() -> None:
             import traceback
 
             traceback.print_exc()
-        _fail(exc)
+        _report_error(exc)
     except KeyboardInterrupt:
         typer.echo("error: interrupted", err=True)
         sys.exit(130)

@@ -7,14 +7,13 @@ version before a file is the previous file's, never `version - 1`.
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from veza_db import db, dburl
 from veza_db.errors import RefusedError, UsageError
@@ -22,6 +21,8 @@ from veza_db.migrate import discover, execute, history, lock, lockwait, sumfile
 from veza_db.migrate.execute import MigrationFailed
 from veza_db.migrate.history import DEFAULT, VersionTable
 from veza_db.migrate.script import Script
+from veza_db.migrate.status import Status, refuse_unknown_version, refuse_unsafe, shown
+from veza_db.migrate.status import read as read_status
 
 if TYPE_CHECKING:
     import psycopg
@@ -47,96 +48,6 @@ class Step:
 
 
 @dataclass(frozen=True)
-class Status:
-    """The database against a migrations directory.
-
-    `current` and `head` are versions (None: nothing applied / no file); `applied` are veza-db's
-    history rows of applied files; `untracked` the applied files with no history row (applied by
-    another tool, such as golang-migrate); `changed` the names of applied files edited since."""
-
-    current: int | None
-    head: int | None
-    dirty: bool
-    migrations: list[discover.Migration]
-    applied: list[history.Applied]
-    pending: list[discover.Migration]
-    changed: list[str]
-    untracked: list[discover.Migration]
-    # Files below the current version that never ran: veza-db's history holds later files.
-    out_of_order: list[discover.Migration] = field(default_factory=list)
-    history_rows: frozenset[int] = frozenset()  # versions with a history row, adopted ones too
-
-    def before(self, version: int) -> int | None:
-        """The version of the file before `version` in the directory, None for the first."""
-        versions = [m.version for m in self.migrations]
-        index = bisect.bisect_left(versions, version)
-        return versions[index - 1] if index > 0 else None
-
-    @property
-    def recovery(self) -> str | None:
-        """What to do about a dirty database, in one line."""
-        if not self.dirty or self.current is None:
-            return None
-        previous = self.before(self.current)
-        return (
-            f"version {self.current} is dirty: a migration stopped part-way (a no-transaction file of "
-            "veza-db's, or any file golang-migrate ran); make the database match one version by "
-            f"hand, then record it: undo the file's work and run `veza-db force {_shown(previous)}`, "
-            f"or finish it and run `veza-db force {self.current}`; then `veza-db up` again"
-        )
-
-    def state_of(
-        self, version: int, applied: dict[int, Any], untracked: set[int], out_of_order: set[int]
-    ) -> str:
-        """applied, applied by another tool, dirty, out of order (never applied) or pending."""
-        if self.dirty and version == self.current:
-            return "dirty"
-        if version in out_of_order:
-            return "out of order"
-        if version in untracked:
-            return "applied by another tool"
-        return "applied" if version in applied else "pending"
-
-    def to_dict(self) -> dict[str, Any]:
-        """The status as `veza-db status --json` prints it (without the database URL)."""
-        history_by_version = {a.version: a for a in self.applied}
-        untracked = {m.version for m in self.untracked}
-        out_of_order = {m.version for m in self.out_of_order}
-        return {
-            "current": self.current,
-            "head": self.head,
-            "dirty": self.dirty,
-            "applied": [
-                {
-                    "version": a.version,
-                    "name": a.name,
-                    "checksum": a.checksum,
-                    "applied_at": a.applied_at.isoformat(),
-                    "execution_ms": a.execution_ms,
-                    "applied_by": a.applied_by,
-                }
-                for a in self.applied
-            ],
-            "untracked": [{"version": m.version, "name": m.up.path.name} for m in self.untracked],
-            "out_of_order": [{"version": m.version, "name": m.up.path.name} for m in self.out_of_order],
-            "pending": [{"version": m.version, "name": m.up.path.name} for m in self.pending],
-            "changed": self.changed,
-            "recovery": self.recovery,
-            "migrations": [
-                {
-                    "version": m.version,
-                    "name": m.up.path.name,
-                    "state": self.state_of(m.version, history_by_version, untracked, out_of_order),
-                    "transaction": m.up.mode,
-                    "noop": m.up.noop,
-                    "down": m.down.path.name if m.down is not None else None,
-                }
-                for m in self.migrations
-            ],
-        }
-
-
-@dataclass(frozen=True)
 class LockWaits:
     """How a file waits for table locks: `timeout_ms` per attempt (0: forever), `retries` after
     the first attempt, and who hears of each retry (one line each)."""
@@ -144,11 +55,6 @@ class LockWaits:
     timeout_ms: int = lockwait.DEFAULT_TIMEOUT_MS
     retries: int = lockwait.DEFAULT_RETRIES
     on_retry: Callable[[str], None] | None = None
-
-
-def _shown(version: int | None) -> str:
-    """A version as the CLI takes it: `none` when nothing is applied."""
-    return "none" if version is None else str(version)
 
 
 def load(directory: Path, table: VersionTable = DEFAULT) -> list[discover.Migration]:
@@ -191,82 +97,14 @@ def _release(conn: Conn, key: int) -> None:
         pass
 
 
-def _status(conn: Conn, migrations: list[discover.Migration], table: VersionTable) -> Status:
-    history.check_table(conn, table)
-    state = history.read(conn, table)
-    current = state.version
-    applied = [m for m in migrations if current is not None and m.version <= current]
-    changed = [
-        m.up.path.name
-        for m in applied
-        if m.version in state.history and state.history[m.version].checksum != m.checksum
-    ]
-    ran = {v for v, row in state.history.items() if not row.adopted}
-    highest_run = max(state.history, default=None)
-    missing = [m for m in applied if m.version not in state.history]
-    out_of_order = [m for m in missing if highest_run is not None and m.version < highest_run]
-    return Status(
-        current=current,
-        head=migrations[-1].version if migrations else None,
-        dirty=state.dirty,
-        migrations=migrations,
-        applied=[state.history[m.version] for m in applied if m.version in ran],
-        pending=migrations[len(applied) :],
-        changed=changed,
-        untracked=[m for m in applied if m.version not in ran and m not in out_of_order],
-        out_of_order=out_of_order,
-        history_rows=frozenset(state.history),
-    )
-
-
-def _refuse_unknown_version(status: Status) -> None:
-    """A version the directory cannot continue from: above its last file, or between two files."""
-    if status.current is None or status.head is None:
-        return
-    if status.current > status.head:
-        raise RefusedError(
-            f"database is at version {status.current} but the migrations end at {status.head}; "
-            "use the migrations directory that applied it"
-        )
-    versions = {m.version for m in status.migrations}
-    if status.current not in versions:
-        below = status.before(status.current)
-        nearest = f"the nearest below is {below}" if below is not None else "all its files are above it"
-        raise RefusedError(
-            f"database is at version {status.current}, which no file of this directory has "
-            f"({nearest}); use the migrations directory that applied it, or record the version "
-            "this directory matches with `veza-db force`"
-        )
-
-
-def refuse_unsafe(status: Status) -> None:
-    """Raise RefusedError when the runner must not go on: an unknown version, a dirty database,
-    an applied file edited since, or a file below the current version that never ran."""
-    _refuse_unknown_version(status)
-    if status.dirty:
-        raise RefusedError(status.recovery or "database is dirty")
-    if status.out_of_order:
-        first = status.out_of_order[0]
-        raise RefusedError(
-            f"{first.up.path.name} is below the current version {status.current} but never ran "
-            "(veza-db's history holds later files); give it a version above "
-            f"{status.head} (rename the file and run `veza-db hash`), so that it runs after them"
-        )
-    if status.changed:
-        raise RefusedError(
-            f"applied migration changed since it ran: {', '.join(status.changed)}; restore the "
-            "file as it was applied and put the change in a new migration"
-        )
-
-
 def status(url: dburl.DatabaseUrl, directory: Path, *, table: VersionTable = DEFAULT) -> Status:
     """The state of the database against `directory`; changes nothing.
 
     Raises RefusedError when the database's version is not one this directory can continue from."""
     migrations = load(directory, table)
     with db.connect(url, autocommit=True) as conn:
-        result = _status(conn, migrations, table)
-    _refuse_unknown_version(result)
+        result = read_status(conn, migrations, table)
+    refuse_unknown_version(result)
     return result
 
 
@@ -303,7 +141,7 @@ def up(
         history.check_table(conn, table)  # before anything is created beside another tool's table
         if not dry_run:
             history.ensure_tables(conn, table)
-        current = _status(conn, migrations, table)
+        current = read_status(conn, migrations, table)
         refuse_unsafe(current)
         if not dry_run and (found := [m for m in current.untracked if m.version not in current.history_rows]):
             with conn.transaction():
@@ -334,7 +172,7 @@ def up(
                 current = dataclasses.replace(current, current=migration.version)
             if on_step:
                 on_step(step)
-        return _status(conn, migrations, table)
+        return read_status(conn, migrations, table)
 
 
 def down(
@@ -361,14 +199,14 @@ def down(
     if to is not None:
         _version_of_directory(to, migrations, "--to")
     with _locked(url, lock_timeout, table) as conn:
-        current = _status(conn, migrations, table)
+        current = read_status(conn, migrations, table)
         refuse_unsafe(current)
         chosen = _to_roll_back(current, to, steps)
         if missing := [m for m in chosen if m.down is None and not m.up.noop]:
             raise RefusedError(
                 f"cannot roll back {missing[-1].up.path.name}: it has no down file "
                 f"({missing[-1].down_name}); write one, or undo it by hand and run "
-                f"`veza-db force {_shown(current.before(missing[-1].version))}`"
+                f"`veza-db force {shown(current.before(missing[-1].version))}`"
             )
         for migration in reversed(chosen):
             if dry_run:
@@ -379,7 +217,7 @@ def down(
                 current = dataclasses.replace(current, current=previous)
             if on_step:
                 on_step(step)
-        return _status(conn, migrations, table)
+        return read_status(conn, migrations, table)
 
 
 def _to_roll_back(current: Status, to: int | None, steps: int | None) -> list[discover.Migration]:
@@ -388,8 +226,7 @@ def _to_roll_back(current: Status, to: int | None, steps: int | None) -> list[di
     if to is not None:
         if current.current is None or to > current.current:
             raise UsageError(
-                f"--to {to} is above the current version {_shown(current.current)}; "
-                f"use `veza-db up --to {to}`"
+                f"--to {to} is above the current version {shown(current.current)}; use `veza-db up --to {to}`"
             )
         return [m for m in applied if m.version > to]
     if steps is not None:
@@ -420,7 +257,7 @@ def force(
         with conn.transaction():
             history.set_version(conn, version, dirty=False, table=table)
             conn.execute(history.forget_sql(table, version))
-        return _status(conn, migrations, table)
+        return read_status(conn, migrations, table)
 
 
 def _down_script(migration: discover.Migration) -> Script:
@@ -517,7 +354,7 @@ def _with_retries(
                 raise lockwait.LockNotObtained(
                     f"{script.path.name}: gave up after {attempts} attempts of {waits.timeout_ms} ms "
                     f"waiting for {held}; the file was rolled back and the database is still at "
-                    f"version {_shown(status.current)}: end that session or retry later "
+                    f"version {shown(status.current)}: end that session or retry later "
                     "(--ddl-lock-timeout, --retries)"
                 ) from None
             pause = lockwait.pause(attempt)

@@ -17,6 +17,7 @@ from typing import Any
 from veza_db import db, dburl
 from veza_db.migrate import runner
 from veza_db.migrate.history import DEFAULT, VersionTable
+from veza_db.migrate.status import refuse_unsafe
 from veza_db.plan import observe, rules
 from veza_db.plan.observe import Observed, Relation
 from veza_db.scratch import scratch_database
@@ -113,7 +114,7 @@ def plan(url: dburl.DatabaseUrl, directory: Path, *, table: VersionTable = DEFAU
     Raises RefusedError (dirty, changed, unknown version) as `up` would, DatabaseError when a
     pending statement fails on the scratch copy or the server fails."""
     status = runner.status(url, directory, table=table)
-    runner.refuse_unsafe(status)
+    refuse_unsafe(status)
     with db.connect(url, autocommit=True) as conn:
         rows = conn.execute(_TARGET_RELATIONS).fetchall()
     sizes = {(str(s), str(n)): Size(int(str(b)), int(str(r))) for s, n, b, r in rows}
