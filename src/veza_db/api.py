@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from veza_db import db, dburl, embedded
+from veza_db import db, dburl, embedded, role_names
 from veza_db.errors import UsageError
 from veza_db.migrate import discover, history, lockwait, runner, sumfile
 from veza_db.migrate.history import VersionTable
@@ -223,10 +223,10 @@ def render_audit(result: AuditResult, fmt: str = "md") -> str:
 def roles_plan(
     database_url: str | None = None,
     *,
-    owner: str = "veza_owner",
-    app: str = "veza_app",
-    readonly: str = "veza_readonly",
-    chat: str = "veza_chat",
+    owner: str = role_names.OWNER,
+    app: str = role_names.APP,
+    readonly: str = role_names.READONLY,
+    chat: str = role_names.CHAT,
 ) -> str:
     """The SQL (a psql script, one transaction) that gives the database the least-privilege model."""
     from veza_db import roles
@@ -238,10 +238,10 @@ def roles_plan(
 def roles_apply(
     database_url: str | None = None,
     *,
-    owner: str = "veza_owner",
-    app: str = "veza_app",
-    readonly: str = "veza_readonly",
-    chat: str = "veza_chat",
+    owner: str = role_names.OWNER,
+    app: str = role_names.APP,
+    readonly: str = role_names.READONLY,
+    chat: str = role_names.CHAT,
     lock_timeout: float = 5,
 ) -> RolesApplied:
     """Create the missing roles and set every privilege of the model, in one transaction."""
@@ -254,10 +254,10 @@ def roles_apply(
 def roles_check(
     database_url: str | None = None,
     *,
-    owner: str = "veza_owner",
-    app: str = "veza_app",
-    readonly: str = "veza_readonly",
-    chat: str = "veza_chat",
+    owner: str = role_names.OWNER,
+    app: str = role_names.APP,
+    readonly: str = role_names.READONLY,
+    chat: str = role_names.CHAT,
 ) -> list[str]:
     """Every privilege that differs from the model, one line each; empty when clean."""
     from veza_db import roles

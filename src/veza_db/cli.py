@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
+from veza_db import role_names
 from veza_db.errors import CheckFailed, RefusedError, UsageError, VezaError, exit_code
 
 if TYPE_CHECKING:
@@ -457,16 +458,16 @@ def roles_(
     database_url: DatabaseUrlOption = None,
     owner: Annotated[
         str, typer.Option("--owner", help="Owns public and everything in it; migrations run as it.")
-    ] = "veza_owner",
+    ] = role_names.OWNER,
     app_role: Annotated[
         str, typer.Option("--app", help="The API at run time: SELECT/INSERT/UPDATE/DELETE on V1 tables.")
-    ] = "veza_app",
+    ] = role_names.APP,
     readonly: Annotated[
         str, typer.Option("--readonly", help="SELECT on V1 tables, credentials excepted.")
-    ] = "veza_readonly",
+    ] = role_names.READONLY,
     chat: Annotated[
         str, typer.Option("--chat", help="The chat server: owns schema chat, reads users' public columns.")
-    ] = "veza_chat",
+    ] = role_names.CHAT,
     do_apply: Annotated[
         bool, typer.Option("--apply", help="Run the SQL in one transaction (as a superuser).")
     ] = False,

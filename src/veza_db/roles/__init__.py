@@ -28,8 +28,9 @@ Names reach SQL only through `psycopg.sql.Identifier` (and literals through boun
 a function's argument list is the one the server prints (`pg_get_function_identity_arguments`).
 """
 
+from veza_db.role_names import APP, CHAT, OWNER, READONLY
 from veza_db.roles.check import check
-from veza_db.roles.model import APP, CHAT, OWNER, READONLY, RoleCatalog, Roles, RolesApplied
+from veza_db.roles.model import RoleCatalog, Roles, RolesApplied
 from veza_db.roles.plan import apply, plan, render
 
 __all__ = [

@@ -9,11 +9,7 @@ from dataclasses import dataclass, field
 from psycopg import sql
 
 from veza_db.errors import UsageError
-
-OWNER = "veza_owner"
-APP = "veza_app"
-READONLY = "veza_readonly"
-CHAT = "veza_chat"
+from veza_db.role_names import APP, CHAT, OWNER, READONLY
 
 PUBLIC_SCHEMA = "public"
 CHAT_SCHEMA = "chat"
