@@ -259,6 +259,9 @@ class _Drafter:
                 lines.append(
                     f'{_key(column.name)} = "{TODO}"  # V1 needs a value: which source column or expr?'
                 )
+            elif not column.nullable and column.name != "id":
+                # Worth a look: a default such as CURRENT_TIMESTAMP differs from one port to the next.
+                lines.append(f"# {column.name}: no source column; V1's default fills it: {column.default}")
         drops = [c.name for c in src.columns if c.name not in entry.reads]
         entry.lines = header
         if lines:
