@@ -89,6 +89,7 @@ class _Compiler:
         self.problems: list[str] = []
         self.unparsed: set[str] = set()  # source tables with mapping SQL that does not parse
         self.joined: dict[str, Table] = {}  # the table being compiled's joins, by alias
+        self.join_reads: set[str] = set()  # its own columns its join conditions read
 
     def ref(self, src: Table, column: str) -> sql.Composable:
         """A source column in the table's query: qualified once other tables are joined."""
@@ -200,12 +201,23 @@ class _Compiler:
         select = sql.SQL("SELECT {} {}{} ORDER BY {}").format(
             sql.SQL(", ").join(selects), relation, where, sql.SQL(", ").join(key_refs)
         )
-        return TablePlan(tm.target, src.name, tuple(columns), select, key, frozenset(used | set(tm.drop)),
-                         tuple(values), relation, condition, key_refs)  # fmt: skip
+        everything_read = frozenset(used | self.join_reads | set(tm.drop))
+        return TablePlan(
+            tm.target,
+            src.name,
+            tuple(columns),
+            select,
+            key,
+            everything_read,
+            tuple(values),
+            relation,
+            condition,
+            key_refs,
+        )
 
     def joins(self, src: Table, tm: TableMapping) -> sql.Composed:
         """The LEFT JOINs of a table's query; sets `joined` for the expressions that read them."""
-        self.joined = {}
+        self.joined, self.join_reads = {}, set()
         for join in tm.joins:
             other = self.source_table(join.table)
             if other is None:
@@ -217,7 +229,9 @@ class _Compiler:
         parts: list[sql.Composable] = []
         for join in tm.joins:
             if join.alias in self.joined:
-                self.reads(src, join.on, f"tables.{tm.target}.join.{join.alias}.on")
+                self.join_reads |= (
+                    self.reads(src, join.on, f"tables.{tm.target}.join.{join.alias}.on") or set()
+                )
                 # SQL text from the mapping file, written by its author, like an `expr`.
                 parts.append(sql.SQL(" LEFT JOIN {} AS {} ON ({})").format(
                     sql.Identifier(self.mapping.source_schema, join.table), sql.Identifier(join.alias),
