@@ -314,12 +314,19 @@ def port(
     mapping: Path | str | None = None,
     *,
     dry_run: bool = False,
+    sample: int | None = None,
     resume: bool = False,
+    restart: bool = False,
     cleanup: bool = False,
     progress: Progress | None = None,
     on_plan: Callable[[TablePlan, str, int], None] | None = None,
 ) -> PortReport:
-    """Copy an existing database's data into a V1 database (at head, empty), then verify it."""
+    """Copy an existing database's data into a V1 database (at head, empty), then verify it.
+
+    `dry_run` tries every row (the first `sample` per table) in a transaction rolled back;
+    `resume` carries on after an interrupted port; `restart` empties what an earlier port wrote
+    and starts over. Raises UsageError, RefusedError, CheckFailed (a dry run found a row V1
+    refuses) or DatabaseError (a failing row is named by its source table and key)."""
     from veza_db import dburl
     from veza_db.port import mapping as port_mapping
     from veza_db.port import run
@@ -332,8 +339,36 @@ def port(
         target,
         chosen,
         dry_run=dry_run,
+        sample=sample,
         resume=resume,
+        restart=restart,
         cleanup=cleanup,
         progress=progress,
         on_plan=on_plan,
     )
+
+
+def init_mapping(path: Path | str, source_url: str, target_url: str | None = None) -> Path:
+    """Write a draft mapping for the source into V1 at `path` (never overwritten: RefusedError).
+
+    The V1 catalog is read from `target_url`, else from a scratch database built from the
+    package's migrations (on the source's server when allowed, else the embedded one)."""
+    from veza_db import dburl
+    from veza_db.catalog import live
+    from veza_db.migrate import discover, runner
+    from veza_db.port import draft
+    from veza_db.scratch import scratch_database
+
+    out = Path(path)
+    if out.exists():  # before any connection; draft.write checks again, atomically
+        draft.refuse_existing(out)
+    source = dburl.parse(source_url)
+    source_catalog = live.load(source)
+    if target_url is not None:
+        target_catalog = live.load(dburl.parse(target_url))
+    else:
+        with scratch_database(source, prefix="veza_draft") as (scratch, _):
+            runner.up(scratch, discover.package_dir())
+            target_catalog = live.load(scratch)
+    draft.write(out, source_catalog, target_catalog, f"database {source.dbname}")
+    return out

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -369,12 +369,33 @@ def port(
     source: Annotated[
         str, typer.Option("--from", help="URL of the database to copy from.", show_default=False)
     ],
-    target: Annotated[str, typer.Option("--to", help="URL of the V1 database to fill (at head, empty).")],
-    mapping: Annotated[
-        Path | None, typer.Option("--mapping", help="Mapping TOML; default Lab -> V1.")
+    target: Annotated[
+        str | None,
+        typer.Option("--to", help="URL of the V1 database to fill (at head, empty).", show_default=False),
     ] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; copy nothing.")] = False,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            "--mapping", help='Mapping TOML; it replaces the built-in Lab one unless it says extends = "lab".'
+        ),
+    ] = None,
+    init_mapping: Annotated[
+        Path | None,
+        typer.Option(
+            "--init-mapping", help="Write a draft mapping for the source here (never overwrites), then stop."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Write every row in a transaction that is rolled back; keep nothing."),
+    ] = False,
+    sample: Annotated[
+        int | None, typer.Option("--sample", help="With --dry-run: try only the first N rows of each table.")
+    ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Carry on after an interrupted port.")] = False,
+    restart: Annotated[
+        bool, typer.Option("--restart", help="Empty what an earlier port wrote, then start over.")
+    ] = False,
     cleanup: Annotated[
         bool, typer.Option("--cleanup", help="Drop the bookkeeping schema once verified.")
     ] = False,
@@ -385,18 +406,35 @@ def port(
     from veza_db.port import run
 
     fmt = _text_or_json(fmt)
+    if init_mapping is not None:
+        written = api.init_mapping(init_mapping, source, target)
+        typer.echo(f"wrote {written}: check each guess, replace each TODO, then run the port with --dry-run")
+        return
+    if target is None:
+        raise UsageError("give --to URL, the V1 database to fill")
+    if sample is not None and (not dry_run or sample < 1):
+        raise UsageError("--sample N (N at least 1) goes with --dry-run")
 
     def show_plan(plan: object, query: str, rows: int) -> None:
-        typer.echo(f"{plan.target}  <-  {plan.source}  ({rows} rows)")  # type: ignore[attr-defined]
-        typer.echo(f"    {query}")
+        if fmt == "text":
+            typer.echo(f"{plan.target}  <-  {plan.source}  ({rows} rows)")  # type: ignore[attr-defined]
+            typer.echo(f"    {query}")
 
     with _port_progress(enabled=not dry_run and fmt == "text") as progress:
         report = api.port(
-            source, target, mapping, dry_run=dry_run, resume=resume, cleanup=cleanup,
-            progress=progress, on_plan=show_plan,
+            source, target, mapping, dry_run=dry_run, sample=sample, resume=resume, restart=restart,
+            cleanup=cleanup, progress=progress, on_plan=show_plan,
         )  # fmt: skip
     if dry_run:
-        typer.echo(f"-- dry run: {len(report.tables)} tables, nothing was copied")
+        tried = sum(t.target_rows for t in report.tables)
+        if fmt == "json":
+            tables = [{"target": t.target, "source": t.source, "source_rows": t.source_rows,
+                       "rows_tried": t.target_rows} for t in report.tables]  # fmt: skip
+            typer.echo(json.dumps({"dry_run": True, "ok": True, "tables": tables}, indent=2))
+            return
+        typer.echo(
+            f"-- dry run: {len(report.tables)} tables, {tried} rows written and rolled back; nothing kept"
+        )
         return
     if fmt == "json":
         typer.echo(
@@ -426,29 +464,25 @@ def port(
 
 @contextmanager
 def _port_progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
-    """Rich progress bars on a terminal; a plain line per finished table otherwise."""
-    if not enabled:
+    """A rich progress bar per table on a terminal (rows, rows/s, time left); nothing otherwise."""
+    if not enabled or not sys.stderr.isatty():
         yield None
         return
-    if not sys.stderr.isatty():
-
-        def plain(table: str, done: int, expected: int) -> None:
-            if done >= expected:
-                typer.echo(f"copied {table}: {done} row{'' if done == 1 else 's'}", err=True)
-
-        yield plain
-        return
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     columns = (TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.speed} rows/s"), TimeRemainingColumn())  # fmt: skip
-    with Progress(*columns, transient=False) as bars:
-        tasks: dict[str, object] = {}
+               TextColumn("{task.fields[rate]} rows/s"),
+               TimeRemainingColumn())  # fmt: skip
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bars:
+        tasks: dict[str, Any] = {}
 
         def update(table: str, done: int, expected: int) -> None:
             if table not in tasks:
-                tasks[table] = bars.add_task(table, total=max(expected, 1))
-            bars.update(tasks[table], completed=done)  # type: ignore[arg-type]
+                tasks[table] = bars.add_task(table, total=max(expected, 1), rate="")
+            task = tasks[table]
+            speed = bars.tasks[task].speed
+            bars.update(task, completed=done, rate=f"{speed:,.0f}" if speed else "")
 
         yield update
 

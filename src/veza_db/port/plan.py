@@ -36,7 +36,20 @@ class TablePlan:
     columns: tuple[str, ...]  # V1 columns filled, in SELECT order
     select: sql.Composed  # the source query, each value cast to its V1 type
     key: tuple[str, ...]  # source key columns (the stream's order)
-    reads: frozenset[str] = frozenset()  # source columns the query uses
+    reads: frozenset[str]  # source columns the query uses
+    # The parts of `select`, to find one row of the stream again (a failing row's key and values).
+    values: tuple[sql.Composable, ...]  # per column of `columns`, its cast value
+    relation: sql.Composable  # FROM ... [LEFT JOIN ...]
+    condition: sql.Composable | None  # the mapping's `where`, if any
+    key_refs: tuple[sql.Composable, ...]  # the key columns, as the query names them
+
+    def rows_from(self, *also: sql.Composable) -> sql.Composed:
+        """FROM ... [WHERE ...]: the rows of the stream, those `also` conditions hold for."""
+        conditions = [c for c in (self.condition, *also) if c is not None]
+        if not conditions:
+            return sql.Composed([self.relation])
+        where = sql.SQL(" AND ").join(sql.SQL("({})").format(c) for c in conditions)
+        return sql.SQL("{} WHERE {}").format(self.relation, where)
 
 
 def _referenced(src: Table, column: str) -> str | None:
@@ -49,17 +62,17 @@ def _key_table(src: Table, column: str) -> str:
     return _referenced(src, column) or src.name
 
 
-def _columns_in(text: str) -> set[str]:
-    """Column names an expression reads (parsed by PostgreSQL's parser)."""
-    found: set[str] = set()
+def columns_in(text: str) -> set[tuple[str | None, str]]:
+    """(qualifier or None, column name) of each column an expression reads, by PostgreSQL's parser."""
+    found: set[tuple[str | None, str]] = set()
 
     def walk(node: object) -> None:
         if isinstance(node, dict):
             refs = node.get("ColumnRef")
             if isinstance(refs, dict):
-                names = [f["String"]["sval"] for f in refs.get("fields", []) if "String" in f]
+                names = [str(f["String"]["sval"]) for f in refs.get("fields", []) if "String" in f]
                 if names:
-                    found.add(str(names[-1]))
+                    found.add((names[-2] if len(names) > 1 else None, names[-1]))
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):
@@ -74,6 +87,13 @@ class _Compiler:
     def __init__(self, mapping: Mapping, source: Catalog, target: Catalog) -> None:
         self.mapping, self.source, self.target = mapping, source, target
         self.problems: list[str] = []
+        self.unparsed: set[str] = set()  # source tables with mapping SQL that does not parse
+        self.joined: dict[str, Table] = {}  # the table being compiled's joins, by alias
+        self.join_reads: set[str] = set()  # its own columns its join conditions read
+
+    def ref(self, src: Table, column: str) -> sql.Composable:
+        """A source column in the table's query: qualified once other tables are joined."""
+        return sql.Identifier(src.name, column) if self.joined else sql.Identifier(column)
 
     def source_table(self, name: str) -> Table | None:
         return self.source.table(self.mapping.source_schema, name)
@@ -84,22 +104,32 @@ class _Compiler:
         where = f"{tm.target}.{column.name}"
         if spec.kind == "value":
             return sql.Literal(spec.value), set()
-        if spec.kind == "expr":
-            assert spec.expr is not None
+        if spec.expr is not None:  # expr, or the id of an expression
             used = self.reads(src, spec.expr, where)
             if used is None:
                 return None
-            return sql.SQL(spec.expr), used  # SQL text from the mapping file, written by its author
+            text = sql.SQL(spec.expr)  # SQL text from the mapping file, written by its author
+            if spec.kind == "id":
+                assert spec.table is not None
+                return ids.key_sql(spec.table, text), used
+            return text, used
         assert spec.column is not None
         origin = src.column(spec.column)
         if origin is None:
             self.problems.append(f"{where}: source column {src.name}.{spec.column} does not exist")
             return None
-        ref = sql.Identifier(spec.column)
+        ref = self.ref(src, spec.column)
         if spec.kind == "sha256":
             return sql.SQL("sha256(convert_to(({})::text, 'UTF8'))").format(ref), {spec.column}
         if spec.kind == "timestamptz":
-            return sql.SQL("({} AT TIME ZONE {})").format(ref, sql.Literal(spec.zone)), {spec.column}
+            if origin.type == "timestamp with time zone":
+                self.problems.append(
+                    f"tables.{tm.target}.columns.{column.name}: {src.name}.{spec.column} already is a "
+                    "timestamptz (an instant): a zone would move it; map it by name"
+                )
+                return None
+            zone = sql.Literal(spec.zone or "UTC")
+            return sql.SQL("({} AT TIME ZONE {})").format(ref, zone), {spec.column}
         if spec.kind == "id":
             if origin.type == "uuid":
                 return ref, {spec.column}
@@ -128,7 +158,9 @@ class _Compiler:
             if tm.target in self.mapping.tables:
                 self.problems.append(f"tables.{tm.target}: source table {tm.source!r} does not exist")
             return None
+        joins = self.joins(src, tm)
         selects: list[sql.Composable] = []
+        values: list[sql.Composable] = []
         columns: list[str] = []
         used: set[str] = set()
         for unknown in sorted(set(tm.columns) - {c.name for c in target.columns}):
@@ -141,7 +173,7 @@ class _Compiler:
             if spec is not None:
                 compiled = self.compile_column(tm, src, column, spec)
             elif column.name == "id" and column.type == "uuid" and src.primary_key:
-                parts: list[sql.Composable] = [sql.Identifier(c) for c in src.primary_key.columns]
+                parts = [self.ref(src, c) for c in src.primary_key.columns]
                 compiled = ids.composite_sql(src.name, parts), set(src.primary_key.columns)
             if compiled is None:
                 if not column.nullable and column.default is None and spec is None:
@@ -153,34 +185,83 @@ class _Compiler:
             value, reads = compiled
             used |= reads
             cast = sql.SQL(column.type)  # format_type() output of the V1 catalog
-            selects.append(sql.SQL("({})::{} AS {}").format(value, cast, sql.Identifier(column.name)))
+            values.append(sql.SQL("({})::{}").format(value, cast))
+            selects.append(sql.SQL("{} AS {}").format(values[-1], sql.Identifier(column.name)))
             columns.append(column.name)
         for name in sorted(set(tm.drop) - {c.name for c in src.columns}):
             self.problems.append(f"tables.{tm.target}.drop.{name}: {src.name} has no such column")
-        condition: sql.Composable = sql.SQL("")
+        condition: sql.Composable | None = None
         if tm.where is not None:
             used |= self.reads(src, tm.where, f"tables.{tm.target}.where") or set()
-            # SQL text from the mapping file, written by its author, like an `expr`.
-            condition = sql.SQL(" WHERE ({})").format(sql.SQL(tm.where))
+            condition = sql.SQL(tm.where)  # SQL text from the mapping file, written by its author
         key = src.primary_key.columns if src.primary_key else tuple(c.name for c in src.columns[:1])
-        select = sql.SQL("SELECT {} FROM {}{} ORDER BY {}").format(
-            sql.SQL(", ").join(selects),
-            sql.Identifier(self.mapping.source_schema, src.name),
-            condition,
-            sql.SQL(", ").join(sql.Identifier(k) for k in key),
+        key_refs = tuple(self.ref(src, k) for k in key)
+        relation = sql.SQL("FROM {}{}").format(sql.Identifier(self.mapping.source_schema, src.name), joins)
+        where = sql.SQL("") if condition is None else sql.SQL(" WHERE ({})").format(condition)
+        select = sql.SQL("SELECT {} {}{} ORDER BY {}").format(
+            sql.SQL(", ").join(selects), relation, where, sql.SQL(", ").join(key_refs)
         )
-        return TablePlan(tm.target, src.name, tuple(columns), select, key, frozenset(used | set(tm.drop)))
+        everything_read = frozenset(used | self.join_reads | set(tm.drop))
+        return TablePlan(
+            tm.target,
+            src.name,
+            tuple(columns),
+            select,
+            key,
+            everything_read,
+            tuple(values),
+            relation,
+            condition,
+            key_refs,
+        )
+
+    def joins(self, src: Table, tm: TableMapping) -> sql.Composed:
+        """The LEFT JOINs of a table's query; sets `joined` for the expressions that read them."""
+        self.joined, self.join_reads = {}, set()
+        for join in tm.joins:
+            other = self.source_table(join.table)
+            if other is None:
+                self.problems.append(
+                    f"tables.{tm.target}.join.{join.alias}: source table {join.table!r} does not exist"
+                )
+            else:
+                self.joined[join.alias] = other
+        parts: list[sql.Composable] = []
+        for join in tm.joins:
+            if join.alias in self.joined:
+                self.join_reads |= (
+                    self.reads(src, join.on, f"tables.{tm.target}.join.{join.alias}.on") or set()
+                )
+                # SQL text from the mapping file, written by its author, like an `expr`.
+                parts.append(sql.SQL(" LEFT JOIN {} AS {} ON ({})").format(
+                    sql.Identifier(self.mapping.source_schema, join.table), sql.Identifier(join.alias),
+                    sql.SQL(join.on)))  # fmt: skip
+        return sql.Composed(parts)
 
     def reads(self, src: Table, text: str, where: str) -> set[str] | None:
-        """Columns that mapping SQL reads (a problem for each not in `src`); None if it does not parse."""
+        """Columns of `src` that mapping SQL reads (a problem for each name that is no column of
+        `src` or of the table a qualifier names); None if it does not parse."""
         try:
-            names = _columns_in(text)
+            names = columns_in(text)
         except Exception as exc:  # pglast's ParseError: report it with the mapping entry
             self.problems.append(f"{where}: does not parse: {exc}")
+            self.unparsed.add(src.name)  # what it reads is unknown: no "no destination" guesses
             return None
-        for missing in sorted(names - {c.name for c in src.columns}):
-            self.problems.append(f"{where}: reads {missing!r}, not a column of {src.name}")
-        return names
+        own = {c.name for c in src.columns}
+        found: set[str] = set()
+        for qualifier, name in sorted(names, key=lambda n: (n[0] or "", n[1])):
+            table = src if qualifier in (None, src.name) else self.joined.get(qualifier)
+            if table is None:
+                self.problems.append(
+                    f"{where}: reads {qualifier}.{name}; {qualifier!r} is neither {src.name} nor a join alias"
+                )
+            elif table is src and name in own:
+                found.add(name)
+            elif qualifier is None and any(t.column(name) for t in self.joined.values()):
+                continue  # a joined table's column
+            elif table.column(name) is None:
+                self.problems.append(f"{where}: reads {name!r}, not a column of {table.name}")
+        return found
 
 
 def order_by_dependencies(tables: list[Table]) -> list[Table]:
@@ -220,7 +301,7 @@ def build(mapping: Mapping, source: Catalog, target: Catalog) -> list[TablePlan]
     covered: dict[str, set[str]] = {}
     for p in plans:  # a source table may feed several V1 tables: any of them may read a column
         covered.setdefault(p.source, set()).update(p.reads)
-    for name in sorted(covered):
+    for name in sorted(set(covered) - compiler.unparsed):
         src = compiler.source_table(name)
         assert src is not None
         first = min(p.target for p in plans if p.source == name)

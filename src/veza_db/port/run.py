@@ -21,16 +21,16 @@ from psycopg import sql
 
 from veza_db import db, dburl
 from veza_db.catalog import live
-from veza_db.errors import CheckFailed, DatabaseError, RefusedError
+from veza_db.catalog.model import Catalog
+from veza_db.errors import CheckFailed, DatabaseError, RefusedError, UsageError, VezaError
 from veza_db.migrate import discover, history
-from veza_db.port import ids, mapping, plan
+from veza_db.port import bookkeeping, failure, mapping, plan
 
 if TYPE_CHECKING:
     import psycopg
 
     Conn = psycopg.Connection[tuple[Any, ...]]
 
-BOOKKEEPING = "veza_port"
 _WRITE_BYTES = 128 * 1024  # memory stays flat: at most this much is held between writes
 # Both sides print values the same way, so a row's text (and its checksum) is comparable.
 _SESSION = (
@@ -98,49 +98,6 @@ def _check_target_head(conn: Conn) -> None:
         )
 
 
-def _bookkeeping_exists(conn: Conn) -> bool:
-    row = conn.execute("SELECT to_regclass('veza_port.tables') IS NOT NULL").fetchone()
-    return bool(row and row[0])
-
-
-def _ensure_bookkeeping(conn: Conn, fingerprint: str, source: str) -> None:
-    with conn.transaction():
-        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {BOOKKEEPING}".encode())
-        conn.execute(
-            b"CREATE TABLE IF NOT EXISTS veza_port.run ("
-            b"fingerprint text NOT NULL, source text NOT NULL, started_at timestamptz NOT NULL DEFAULT now())"
-        )
-        conn.execute(
-            b"CREATE TABLE IF NOT EXISTS veza_port.tables (target text PRIMARY KEY, source text NOT NULL, "
-            b"rows bigint NOT NULL, seconds double precision NOT NULL, "
-            b"finished_at timestamptz NOT NULL DEFAULT now())"
-        )
-        conn.execute(ids.FUNCTION_SQL.encode())
-        if conn.execute(b"SELECT count(*) FROM veza_port.run").fetchone() == (0,):
-            conn.execute(
-                "INSERT INTO veza_port.run (fingerprint, source) VALUES (%s, %s)", (fingerprint, source)
-            )
-
-
-def _done(conn: Conn) -> dict[str, tuple[int, float]]:
-    if not _bookkeeping_exists(conn):
-        return {}
-    rows = conn.execute(b"SELECT target, rows, seconds FROM veza_port.tables").fetchall()
-    return {str(r[0]): (int(r[1]), float(r[2])) for r in rows}
-
-
-def _target_rows(conn: Conn, table: str) -> int:
-    row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier("public", table))).fetchone()
-    return int(row[0]) if row else 0
-
-
-def _has_rows(conn: Conn, table: str) -> bool:
-    row = conn.execute(
-        sql.SQL("SELECT EXISTS (SELECT FROM {})").format(sql.Identifier("public", table))
-    ).fetchone()
-    return bool(row and row[0])
-
-
 def _checksum(conn: Conn, query: sql.Composable) -> tuple[int, str]:
     """Row count and an order-independent checksum of the rows' text."""
     row = conn.execute(
@@ -152,11 +109,14 @@ def _checksum(conn: Conn, query: sql.Composable) -> tuple[int, str]:
     return int(row[0]), str(row[1])
 
 
-def _copy(source: Conn, target: Conn, p: plan.TablePlan, expected: int, progress: Progress | None) -> int:
+def _copy(source: Conn, target: Conn, p: plan.TablePlan, expected: int, progress: Progress | None,
+          *, query: sql.Composable | None = None, record: bool = True) -> int:  # fmt: skip
+    """Stream `query` (default: the plan's) into the V1 table in one target transaction (a
+    savepoint when one is open), recorded as done unless `record` is false; the rows copied."""
     copied = 0
     columns = sql.SQL(", ").join(sql.Identifier(c) for c in p.columns)
     with target.transaction():
-        out_sql = sql.SQL("COPY ({}) TO STDOUT").format(p.select)
+        out_sql = sql.SQL("COPY ({}) TO STDOUT").format(query or p.select)
         in_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier("public", p.target), columns)
         with source.cursor().copy(out_sql) as out, target.cursor().copy(in_sql) as into:
             # COPY lines pass through untouched, gathered into large writes: one write per row
@@ -168,14 +128,15 @@ def _copy(source: Conn, target: Conn, p: plan.TablePlan, expected: int, progress
                 if len(pending) >= _WRITE_BYTES:
                     into.write(pending)
                     pending.clear()
-                if progress is not None and copied % 50_000 == 0:
-                    progress(p.target, copied, expected)
+                    if progress is not None:
+                        progress(p.target, copied, expected)
             if pending:
                 into.write(pending)
-        target.execute(
-            "INSERT INTO veza_port.tables (target, source, rows, seconds) VALUES (%s, %s, %s, 0)",
-            (p.target, p.source, copied),
-        )
+        if record:
+            target.execute(
+                "INSERT INTO veza_port.tables (target, source, rows, seconds) VALUES (%s, %s, %s, 0)",
+                (p.target, p.source, copied),
+            )
     if progress is not None:
         progress(p.target, copied, expected)
     return copied
@@ -189,97 +150,200 @@ def _connections(source_url: dburl.DatabaseUrl, target_url: dburl.DatabaseUrl) -
         yield source, target
 
 
+def _check_zones(conn: Conn, chosen: mapping.Mapping) -> None:
+    """UsageError naming the first time zone of the mapping PostgreSQL does not know."""
+    import psycopg
+
+    for zone, where in chosen.zones().items():
+        try:
+            conn.execute("SELECT timestamp '2000-01-01' AT TIME ZONE %s", (zone,))
+        except psycopg.Error:
+            raise UsageError(
+                f"mapping {chosen.name}: {where}: unknown time zone {zone!r}; use a name of "
+                "pg_timezone_names, such as 'Europe/Paris' or 'UTC'"
+            ) from None
+
+
+def _v1_tables(target: Catalog) -> list[str]:
+    return [t.name for t in target.tables if t.schema == "public" and t.name not in plan.TOOLING]
+
+
+class _Failed(Exception):
+    """A table's copy failed: the driver's error, and the table."""
+
+    def __init__(self, p: plan.TablePlan, error: psycopg.Error) -> None:
+        super().__init__(p.target)
+        self.plan, self.error = p, error
+
+
+def _explain(failed: _Failed, source: Conn, target_catalog: Catalog, *, dry_run: bool) -> VezaError:
+    """The error a failed copy ends the port with: the row it stopped on, and a hint that works."""
+    p, exc = failed.plan, failed.error
+    if not failure.is_data_error(exc):
+        if dry_run:
+            return DatabaseError(
+                f"dry run failed while trying {p.target}: {db.first_line(exc)}; run it again"
+            )
+        return DatabaseError(
+            f"port failed while copying {p.target}: {db.first_line(exc)}; "
+            "run `veza-db port --resume` to continue"
+        )
+    source.execute(b"ROLLBACK")  # the source snapshot ended with the copy; the row is read again
+    found = failure.describe(source, p, target_catalog, exc).line()
+    if dry_run:
+        return CheckFailed(f"dry run: {found}; fix the mapping (or the row), then run the dry run again")
+    return DatabaseError(
+        f"port failed: {found}; fix the mapping (or the row), then run `veza-db port --restart` with it"
+    )
+
+
+@dataclass(frozen=True)
+class _Trial:
+    sample: int | None  # rows tried per table; None: all
+    restart: bool  # empty what an earlier port wrote first (rolled back too)
+    on_plan: Callable[[plan.TablePlan, str, int], None] | None
+
+
+def _trial(
+    source: Conn,
+    target: Conn,
+    plans: list[plan.TablePlan],
+    target_catalog: Catalog,
+    trial: _Trial,
+    report: PortReport,
+) -> None:
+    """The dry run: every table's rows (the first `sample` of each) written into the target in a
+    transaction that is always rolled back. Raises _Failed at the first row V1 refuses."""
+    import psycopg
+
+    sample = trial.sample
+    with target.transaction(force_rollback=True):
+        if trial.restart:
+            bookkeeping.restart(target, _v1_tables(target_catalog))
+        if sample is not None:
+            # A sample holds children whose parents are not in it: foreign keys wait for a full run.
+            for table in target_catalog.tables:
+                if table.schema == "public":
+                    for fk in table.foreign_keys:
+                        target.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
+                            sql.Identifier("public", table.name), sql.Identifier(fk.name)))  # fmt: skip
+        for p in plans:
+            query = (
+                p.select if sample is None else sql.SQL("{} LIMIT {}").format(p.select, sql.Literal(sample))
+            )
+            try:
+                tried = _copy(source, target, p, 0, None, query=query, record=False)
+            except psycopg.Error as exc:
+                raise _Failed(p, exc) from None
+            rows = tried
+            if sample is not None:
+                row = source.execute(sql.SQL("SELECT count(*) {}").format(p.rows_from())).fetchone()
+                rows = int(row[0]) if row else 0
+            if trial.on_plan is not None:
+                trial.on_plan(p, p.select.as_string(source), rows)
+            report.tables.append(TableResult(p.target, p.source, source_rows=rows, target_rows=tried))
+
+
 def port(
     source_url: dburl.DatabaseUrl,
     target_url: dburl.DatabaseUrl,
     mapping_path: Path | None = None,
     *,
     dry_run: bool = False,
+    sample: int | None = None,
     resume: bool = False,
+    restart: bool = False,
     cleanup: bool = False,
     progress: Progress | None = None,
     on_plan: Callable[[plan.TablePlan, str, int], None] | None = None,
 ) -> PortReport:
-    """Copy the source's data into the V1 target; see the module docstring for the guarantees."""
+    """Copy the source's data into the V1 target; see the module docstring for the guarantees.
+
+    `dry_run` writes every row (the first `sample` per table) in a transaction rolled back;
+    `restart` first empties what an earlier port wrote. Raises UsageError (mapping), RefusedError
+    (target state), CheckFailed (a dry run found a row V1 refuses), DatabaseError."""
     import psycopg
 
+    if resume and restart:
+        raise UsageError("--resume carries on and --restart starts over: give one of them")
     chosen = mapping.load(mapping_path)
     report = PortReport(str(source_url), str(target_url), dry_run=dry_run)
     step = ""  # what was under way, for the error message
+    hint = "run the same command again"
     try:
         with _connections(source_url, target_url) as (source, target):
             _check_target_head(target)
-            plans = plan.build(chosen, live.load_connection(source, str(source_url)),
-                               live.load_connection(target, str(target_url)))  # fmt: skip
+            _check_zones(source, chosen)
+            target_catalog = live.load_connection(target, str(target_url))
+            plans = plan.build(chosen, live.load_connection(source, str(source_url)), target_catalog)
             fingerprint = _fingerprint(plans, source)
-            done = _done(target)
-            _check_start(target, plans, done, resume, fingerprint)
+            if restart and not dry_run:
+                bookkeeping.restart(target, _v1_tables(target_catalog))
+            done = bookkeeping.done(target)
+            if not (dry_run and restart):  # a dry run restarts inside its rolled-back transaction
+                bookkeeping.check_start(target, plans, done, resume, fingerprint)
             # One snapshot of the source for the copy and its verification.
             source.execute(b"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            counts = {p.target: _checksum(source, p.select) for p in plans} if not dry_run else {}
-            if dry_run:
-                for p in plans:
-                    # The rows the query yields: a `where` may take only part of its table.
-                    row = source.execute(sql.SQL("SELECT count(*) FROM ({}) t").format(p.select)).fetchone()
-                    rows = int(row[0]) if row else 0
-                    if on_plan is not None:
-                        on_plan(p, p.select.as_string(source), rows)
-                    report.tables.append(TableResult(p.target, p.source, source_rows=rows))
-                source.execute(b"ROLLBACK")
-                return report
-            _ensure_bookkeeping(target, fingerprint, str(source_url))
-            for p in plans:
-                step = f" while copying {p.target}"
-                result = TableResult(p.target, p.source, source_rows=counts[p.target][0],
-                                     source_checksum=counts[p.target][1])  # fmt: skip
-                if p.target in done:
-                    result.resumed, result.seconds = True, done[p.target][1]
-                else:
-                    started = time.perf_counter()
-                    _copy(source, target, p, result.source_rows, progress)
-                    result.seconds = time.perf_counter() - started
-                    target.execute("UPDATE veza_port.tables SET seconds = %s WHERE target = %s",
-                                   (result.seconds, p.target))  # fmt: skip
-                columns = sql.SQL(", ").join(sql.Identifier(c) for c in p.columns)
-                copied = sql.SQL("SELECT {} FROM {}").format(columns, sql.Identifier("public", p.target))
-                result.target_rows, result.target_checksum = _checksum(target, copied)
-                report.tables.append(result)
+            try:
+                if dry_run:
+                    _trial(source, target, plans, target_catalog, _Trial(sample, restart, on_plan), report)
+                    source.execute(b"ROLLBACK")
+                    return report
+                hint = "run `veza-db port --resume` to continue"  # once the bookkeeping exists
+                _copy_all(source, target, plans, done, _Run(fingerprint, str(source_url), progress), report)
+            except _Failed as failed:
+                raise _explain(failed, source, target_catalog, dry_run=dry_run) from None
             step = " while verifying"
             source.execute(b"COMMIT")
             report.broken_foreign_keys = _broken_foreign_keys(target)
             report.plaintext_left = _plaintext_left(target)
             if report.ok and cleanup:
-                target.execute(f"DROP SCHEMA {BOOKKEEPING} CASCADE".encode())
+                target.execute(f"DROP SCHEMA {bookkeeping.SCHEMA} CASCADE".encode())
     except psycopg.Error as exc:
-        raise DatabaseError(
-            f"port failed{step}: {db.first_line(exc)}; run `veza-db port --resume` to continue"
-        ) from None
+        raise DatabaseError(f"port failed{step}: {db.first_line(exc)}; {hint}") from None
     return report
 
 
-def _check_start(target: Conn, plans: list[plan.TablePlan], done: dict[str, tuple[int, float]], resume: bool,
-                 fingerprint: str) -> None:  # fmt: skip
-    if resume:
-        if not _bookkeeping_exists(target):
-            raise RefusedError("nothing to resume: the target has no earlier port; run without --resume")
-        row = target.execute(b"SELECT fingerprint FROM veza_port.run").fetchone()
-        if row and row[0] != fingerprint:
-            raise RefusedError(
-                "the earlier port used another mapping or source schema; resume it with the same ones"
-            )
-        for p in plans:
-            if p.target not in done and _has_rows(target, p.target):
-                raise RefusedError(
-                    f"{p.target} has rows the earlier port did not record; empty it or start over"
-                )
-        return
-    if done or _bookkeeping_exists(target):
-        raise RefusedError(
-            "an earlier port into this target did not finish: use --resume, or drop schema veza_port"
-        )
-    filled = [p.target for p in plans if _has_rows(target, p.target)]
-    if filled:
-        raise RefusedError(f"the target's V1 tables must be empty; {', '.join(filled[:5])} have rows")
+@dataclass(frozen=True)
+class _Run:
+    fingerprint: str  # of the plans: a resume needs the same
+    source: str  # the source URL, as recorded
+    progress: Progress | None
+
+
+def _copy_all(
+    source: Conn, target: Conn, plans: list[plan.TablePlan], done: dict[str, tuple[int, float]], run: _Run,
+    report: PortReport,
+) -> None:  # fmt: skip
+    """Copy every table not done yet, then read each back for its checksum. Raises _Failed."""
+    import psycopg
+
+    counts = {}
+    for p in plans:
+        try:
+            counts[p.target] = _checksum(source, p.select)
+        except psycopg.Error as exc:  # a value the mapping cannot compute: named before any write
+            raise _Failed(p, exc) from None
+    bookkeeping.ensure(target, run.fingerprint, run.source)
+    progress = run.progress
+    for p in plans:
+        result = TableResult(p.target, p.source, source_rows=counts[p.target][0],
+                             source_checksum=counts[p.target][1])  # fmt: skip
+        if p.target in done:
+            result.resumed, result.seconds = True, done[p.target][1]
+        else:
+            started = time.perf_counter()
+            try:
+                _copy(source, target, p, result.source_rows, progress)
+            except psycopg.Error as exc:
+                raise _Failed(p, exc) from None
+            result.seconds = time.perf_counter() - started
+            target.execute("UPDATE veza_port.tables SET seconds = %s WHERE target = %s",
+                           (result.seconds, p.target))  # fmt: skip
+        columns = sql.SQL(", ").join(sql.Identifier(c) for c in p.columns)
+        copied = sql.SQL("SELECT {} FROM {}").format(columns, sql.Identifier("public", p.target))
+        result.target_rows, result.target_checksum = _checksum(target, copied)
+        report.tables.append(result)
 
 
 def _broken_foreign_keys(target: Conn) -> list[str]:
