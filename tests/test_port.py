@@ -16,6 +16,7 @@ from psycopg import sql
 
 from tests.conftest import FIXTURES, REPO, Server, v1_template
 from tests.helpers import one_line_error, query, run_cli, run_sql, spawn_cli
+from veza_db import api
 from veza_db.port import ids
 
 CORE = ("users", "tracks", "playlists")
@@ -354,3 +355,18 @@ def test_refusals(lab: str, targets: Any, database: str) -> None:
         assert "exactly one of" in one_line_error(proc)
     finally:
         bad_mapping.unlink()
+
+
+def test_the_api_report_is_the_json_the_command_prints(lab: str, targets: Any) -> None:
+    first, second = targets.new(), targets.new()
+    report = api.port(lab, first)
+    proc = run_cli("port", "--from", lab, "--to", second, "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    printed = json.loads(proc.stdout)
+    expected = report.to_dict()
+    # The two runs differ only in their target and their timings.
+    for document in (printed, expected):
+        document.pop("target")
+        for table in document["tables"]:
+            table.pop("seconds")
+    assert printed == expected

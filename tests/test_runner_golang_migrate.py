@@ -450,3 +450,13 @@ def test_an_extension_the_embedded_server_lacks_is_explained(database: str, tmp_
     assert "gen_random_uuid()" in line
     assert "--database-url" in line
     assert query(database, "SELECT count(*) FROM pg_extension WHERE extname = 'citext'") == [(0,)]
+
+
+def test_the_api_status_is_the_json_the_command_prints(database: str, tmp_path: Path) -> None:
+    migrations = write_migrations(tmp_path / "m", GOLANG_MIGRATE_LAYOUT)
+    api.up(database, migrations, to=20240101120000)
+    code, out, err = cli("status", "--json", database=database, migrations=migrations)
+    assert code == 0, err
+    printed = json.loads(out)
+    assert printed.pop("database") == database
+    assert printed == api.status(database, migrations).to_dict()

@@ -12,8 +12,8 @@ import pytest
 
 from tests.conftest import REPO, Server, v1_template
 from tests.helpers import one_line_error, run_cli, run_sql
+from veza_db import api, policy
 from veza_db import docs as reference
-from veza_db import policy
 from veza_db.catalog import live
 from veza_db.dburl import parse as parse_url
 
@@ -220,3 +220,10 @@ def test_docs_command_writes_a_database_reference(v1_database: str, tmp_path: Pa
     assert proc.returncode == 0, proc.stderr
     assert (out / "index.md").is_file()
     assert (out / "core.md").read_text().count("```mermaid") == 1
+
+
+def test_the_api_verify_result_is_the_json_the_command_prints(v1_database: str) -> None:
+    run_sql(v1_database, "ALTER TABLE tracks ADD COLUMN drifted integer")
+    proc = run_cli("verify", v1_database, "--format", "json")
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout) == api.verify(v1_database).to_dict()

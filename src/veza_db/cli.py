@@ -8,15 +8,23 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from veza_db import role_names
+from veza_db.cli_options import (
+    DatabaseUrlOption,
+    DdlLockTimeoutOption,
+    LockTimeoutOption,
+    MigrationsOption,
+    MigrationsTableOption,
+    RetriesOption,
+)
+from veza_db.cli_port import port as port_command
+from veza_db.cli_port import text_or_json
+from veza_db.cli_roles import roles as roles_command
 from veza_db.errors import CheckFailed, RefusedError, UsageError, VezaError, exit_code
 
 if TYPE_CHECKING:
@@ -34,43 +42,6 @@ server_app = typer.Typer(help="The embedded PostgreSQL under ./.veza-db/.", no_a
 app.add_typer(server_app, name="server")
 
 _show_traceback = False
-
-DatabaseUrlOption = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        help="PostgreSQL URL; default $VEZA_DATABASE_URL, else the embedded server.",
-        show_default=False,
-    ),
-]
-MigrationsOption = Annotated[
-    Path | None,
-    typer.Option("--migrations", help="Migrations directory; default the package's V1 migrations."),
-]
-MigrationsTableOption = Annotated[
-    str | None,
-    typer.Option(
-        "--migrations-table",
-        help="[SCHEMA.]NAME of the version table, as golang-migrate's x-migrations-table; "
-        "default public.schema_migrations.",
-        show_default=False,
-    ),
-]
-DdlLockTimeoutOption = Annotated[
-    str,
-    typer.Option(
-        "--ddl-lock-timeout",
-        help="How long each statement of a file may wait for a table lock (500ms, 5s, 1min; 0s: "
-        "forever) before the file is rolled back and retried.",
-    ),
-]
-RetriesOption = Annotated[
-    int, typer.Option("--retries", help="Attempts after the first when a file's lock wait times out.")
-]
-LockTimeoutOption = Annotated[
-    float,
-    typer.Option("--lock-timeout", help="Seconds to wait for the migration lock before giving up (exit 3)."),
-]
 
 
 @app.callback()
@@ -186,13 +157,6 @@ def status(
     from veza_db.migrate.status import refuse_unsafe
 
     refuse_unsafe(result)  # dirty, out of order or changed: exit 3 after the listing
-
-
-def _text_or_json(fmt: str) -> str:
-    """`--format` of the commands that print lines or JSON; `md`, their old name, means text."""
-    if fmt not in ("text", "md", "json"):
-        raise UsageError(f"unknown format {fmt!r}; use text or json")
-    return "json" if fmt == "json" else "text"
 
 
 def _force_version(text: str) -> int | None:
@@ -333,7 +297,7 @@ def verify(
     """Drift: compare the database with the canonical schema, object by object; exit 1 on drift."""
     from veza_db import api
 
-    fmt = _text_or_json(fmt)
+    fmt = text_or_json(fmt)
     result = api.verify(target or database_url, migrations)
     if fmt == "json":
         typer.echo(json.dumps(result.to_dict(), indent=2))
@@ -364,180 +328,10 @@ def docs(
     typer.echo(f"wrote {len(written)} files to {out}")
 
 
-@app.command()
-def port(
-    source: Annotated[
-        str, typer.Option("--from", help="URL of the database to copy from.", show_default=False)
-    ],
-    target: Annotated[
-        str | None,
-        typer.Option("--to", help="URL of the V1 database to fill (at head, empty).", show_default=False),
-    ] = None,
-    mapping: Annotated[
-        Path | None,
-        typer.Option(
-            "--mapping", help='Mapping TOML; it replaces the built-in Lab one unless it says extends = "lab".'
-        ),
-    ] = None,
-    init_mapping: Annotated[
-        Path | None,
-        typer.Option(
-            "--init-mapping", help="Write a draft mapping for the source here (never overwrites), then stop."
-        ),
-    ] = None,
-    dry_run: Annotated[
-        bool,
-        typer.Option("--dry-run", help="Write every row in a transaction that is rolled back; keep nothing."),
-    ] = False,
-    sample: Annotated[
-        int | None, typer.Option("--sample", help="With --dry-run: try only the first N rows of each table.")
-    ] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Carry on after an interrupted port.")] = False,
-    restart: Annotated[
-        bool, typer.Option("--restart", help="Empty what an earlier port wrote, then start over.")
-    ] = False,
-    cleanup: Annotated[
-        bool, typer.Option("--cleanup", help="Drop the bookkeeping schema once verified.")
-    ] = False,
-    fmt: Annotated[str, typer.Option("--format", help="text or json (md: the same as text).")] = "text",
-) -> None:
-    """Move an existing database's data into V1: deterministic ids, nothing lost, resumable."""
-    from veza_db import api
-    from veza_db.port import run
-
-    fmt = _text_or_json(fmt)
-    if init_mapping is not None:
-        written = api.init_mapping(init_mapping, source, target)
-        typer.echo(f"wrote {written}: check each guess, replace each TODO, then run the port with --dry-run")
-        return
-    if target is None:
-        raise UsageError("give --to URL, the V1 database to fill")
-    if sample is not None and (not dry_run or sample < 1):
-        raise UsageError("--sample N (N at least 1) goes with --dry-run")
-
-    def show_plan(plan: object, query: str, rows: int) -> None:
-        if fmt == "text":
-            typer.echo(f"{plan.target}  <-  {plan.source}  ({rows} rows)")  # type: ignore[attr-defined]
-            typer.echo(f"    {query}")
-
-    with _port_progress(enabled=not dry_run and fmt == "text") as progress:
-        report = api.port(
-            source, target, mapping, dry_run=dry_run, sample=sample, resume=resume, restart=restart,
-            cleanup=cleanup, progress=progress, on_plan=show_plan,
-        )  # fmt: skip
-    if dry_run:
-        tried = sum(t.target_rows for t in report.tables)
-        if fmt == "json":
-            tables = [{"target": t.target, "source": t.source, "source_rows": t.source_rows,
-                       "rows_tried": t.target_rows} for t in report.tables]  # fmt: skip
-            typer.echo(json.dumps({"dry_run": True, "ok": True, "tables": tables}, indent=2))
-            return
-        typer.echo(
-            f"-- dry run: {len(report.tables)} tables, {tried} rows written and rolled back; nothing kept"
-        )
-        return
-    if fmt == "json":
-        typer.echo(
-            json.dumps(
-                {
-                    "source": report.source, "target": report.target, "ok": report.ok,
-                    "tables": [dict(t.__dict__, ok=t.ok) for t in report.tables],
-                    "broken_foreign_keys": report.broken_foreign_keys,
-                    "plaintext_left": report.plaintext_left,
-                },
-                indent=2,
-            )
-        )  # fmt: skip
-    else:
-        typer.echo(f"{'table':<28} {'source':>10} {'target':>10}  checksum  {'seconds':>8}")
-        for t in report.tables:
-            state = "ok" if t.ok else "MISMATCH"
-            note = "  (earlier run)" if t.resumed else ""
-            typer.echo(
-                f"{t.target:<28} {t.source_rows:>10} {t.target_rows:>10}  {state:<8}  {t.seconds:>8.2f}{note}"
-            )
-        typer.echo("every foreign key holds" if not report.broken_foreign_keys else "BROKEN foreign keys:")
-        for line in report.broken_foreign_keys:
-            typer.echo(f"  {line}")
-    run.require_ok(report)
+app.command("port")(port_command)
 
 
-@contextmanager
-def _port_progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
-    """A rich progress bar per table on a terminal (rows, rows/s, time left); nothing otherwise."""
-    if not enabled or not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    columns = (TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[rate]} rows/s"),
-               TimeRemainingColumn())  # fmt: skip
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bars:
-        tasks: dict[str, Any] = {}
-
-        def update(table: str, done: int, expected: int) -> None:
-            if table not in tasks:
-                tasks[table] = bars.add_task(table, total=max(expected, 1), rate="")
-            task = tasks[table]
-            speed = bars.tasks[task].speed
-            bars.update(task, completed=done, rate=f"{speed:,.0f}" if speed else "")
-
-        yield update
-
-
-@app.command("roles")
-def roles_(
-    database_url: DatabaseUrlOption = None,
-    owner: Annotated[
-        str, typer.Option("--owner", help="Owns public and everything in it; migrations run as it.")
-    ] = role_names.OWNER,
-    app_role: Annotated[
-        str, typer.Option("--app", help="The API at run time: SELECT/INSERT/UPDATE/DELETE on V1 tables.")
-    ] = role_names.APP,
-    readonly: Annotated[
-        str, typer.Option("--readonly", help="SELECT on V1 tables, credentials excepted.")
-    ] = role_names.READONLY,
-    chat: Annotated[
-        str, typer.Option("--chat", help="The chat server: owns schema chat, reads users' public columns.")
-    ] = role_names.CHAT,
-    do_apply: Annotated[
-        bool, typer.Option("--apply", help="Run the SQL in one transaction (as a superuser).")
-    ] = False,
-    do_check: Annotated[
-        bool, typer.Option("--check", help="Report privileges that differ from the model; exit 1 if any.")
-    ] = False,
-    lock_timeout: Annotated[
-        float, typer.Option("--lock-timeout", help="Seconds to wait for each table lock (--apply); exit 3.")
-    ] = 5,
-) -> None:
-    """Least-privilege roles: print the SQL (default), --apply it, or --check the database against it."""
-    from veza_db import api
-
-    if do_apply and do_check:
-        raise UsageError("roles takes --apply or --check, not both")
-    names = {"owner": owner, "app": app_role, "readonly": readonly, "chat": chat}
-    if do_check:
-        findings = api.roles_check(database_url, **names)
-        for line in findings:
-            typer.echo(line)
-        if findings:
-            raise CheckFailed(
-                f"{len(findings)} differences from the model; `veza-db roles --apply` restores them"
-            )
-        typer.echo("privileges match the model")
-    elif do_apply:
-        applied = api.roles_apply(database_url, lock_timeout=lock_timeout, **names)
-        for name in applied.created_roles:
-            typer.echo(f"created role  {name}  (NOLOGIN: give it LOGIN and a password to use it)")
-        typer.echo(f"applied      {len(applied.statements)} statements in one transaction")
-        for line in applied.findings:
-            typer.echo(f"warning: {line}", err=True)
-        if applied.findings:
-            raise CheckFailed("")  # each finding was printed as a warning
-    else:
-        typer.echo(api.roles_plan(database_url, **names), nl=False)
+app.command("roles")(roles_command)
 
 
 @app.command("hash")

@@ -9,6 +9,7 @@ Python as opaque COPY lines: nothing is parsed, so memory stays flat whatever th
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from collections.abc import Callable, Iterator
@@ -72,6 +73,29 @@ class PortReport:
     @property
     def ok(self) -> bool:
         return all(t.ok for t in self.tables) and not self.broken_foreign_keys and not self.plaintext_left
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as `veza-db port --format json` prints it: per table its rows, checksums,
+        seconds and whether it was copied by an earlier run; a dry run gives the rows tried."""
+        if self.dry_run:
+            tables = [
+                {
+                    "target": t.target,
+                    "source": t.source,
+                    "source_rows": t.source_rows,
+                    "rows_tried": t.target_rows,
+                }
+                for t in self.tables
+            ]
+            return {"dry_run": True, "ok": True, "tables": tables}
+        return {
+            "source": self.source,
+            "target": self.target,
+            "ok": self.ok,
+            "tables": [dict(dataclasses.asdict(t), ok=t.ok) for t in self.tables],
+            "broken_foreign_keys": self.broken_foreign_keys,
+            "plaintext_left": self.plaintext_left,
+        }
 
 
 Progress = Callable[[str, int, int], None]  # (table, rows done, rows expected)
