@@ -24,6 +24,8 @@ explicit drops, each with a reason:
     [tables.user_roles]
     from = "accounts"                    # a second V1 table from the same source table...
     where = "is_admin"                   # ...from some of its rows (SQL on the source row)
+    [tables.playlist_tracks]
+    order_by = ["playlist_id", "position"]   # the order rows are written in (default: the key)
 
 A source column has a destination when any V1 table fed by its table reads it, or when one of
 them drops it.
@@ -62,6 +64,7 @@ class TableMapping:
     columns: dict[str, ColumnSource] = field(default_factory=dict)
     drop: dict[str, str] = field(default_factory=dict)
     where: str | None = None  # a condition on the source rows (one source table feeding several)
+    order_by: tuple[str, ...] = ()  # source columns the rows are copied in order of (default: the key)
 
 
 @dataclass(frozen=True)
@@ -105,9 +108,14 @@ def parse(text: str, name: str) -> Mapping:
     tables: dict[str, TableMapping] = {}
     for target, body in data.get("tables", {}).items():
         where = f"mapping {name}: tables.{target}"
-        extra = set(body) - {"from", "where", "columns", "drop"}
+        extra = set(body) - {"from", "where", "columns", "drop", "order_by"}
         if extra:
-            raise UsageError(f"{where}: unknown key {sorted(extra)[0]!r}; use from, where, columns, drop")
+            raise UsageError(
+                f"{where}: unknown key {sorted(extra)[0]!r}; use from, where, columns, drop, order_by"
+            )
+        order_by = body.get("order_by", [])
+        if not isinstance(order_by, list) or not all(isinstance(c, str) and c for c in order_by):
+            raise UsageError(f"{where}.order_by: give a list of source column names")
         drops = {str(k): str(v) for k, v in body.get("drop", {}).items()}
         if empty := [k for k, v in drops.items() if not v.strip()]:
             raise UsageError(f"{where}.drop.{empty[0]}: give the reason the column is dropped")
@@ -116,7 +124,7 @@ def parse(text: str, name: str) -> Mapping:
         }
         condition = str(body["where"]) if "where" in body else None
         tables[str(target)] = TableMapping(
-            str(target), str(body.get("from", target)), columns, drops, condition
+            str(target), str(body.get("from", target)), columns, drops, condition, tuple(order_by)
         )
     drop_tables = {str(k): str(v) for k, v in data.get("drop_tables", {}).items()}
     if empty := [k for k, v in drop_tables.items() if not v.strip()]:

@@ -35,7 +35,7 @@ class TablePlan:
     source: str
     columns: tuple[str, ...]  # V1 columns filled, in SELECT order
     select: sql.Composed  # the source query, each value cast to its V1 type
-    key: tuple[str, ...]  # source key columns (the stream's order)
+    key: tuple[str, ...]  # source columns the stream is ordered by (order_by, then the key)
     reads: frozenset[str] = frozenset()  # source columns the query uses
 
 
@@ -152,7 +152,9 @@ class _Compiler:
                 continue
             value, reads = compiled
             used |= reads
-            cast = sql.SQL(column.type)  # format_type() output of the V1 catalog
+            # format_type() output of the V1 catalog; a domain's base type, as the source has no
+            # such type (the target's COPY checks the domain's rules).
+            cast = sql.SQL(self.target.base_type(column.type))
             selects.append(sql.SQL("({})::{} AS {}").format(value, cast, sql.Identifier(column.name)))
             columns.append(column.name)
         for name in sorted(set(tm.drop) - {c.name for c in src.columns}):
@@ -163,13 +165,19 @@ class _Compiler:
             # SQL text from the mapping file, written by its author, like an `expr`.
             condition = sql.SQL(" WHERE ({})").format(sql.SQL(tm.where))
         key = src.primary_key.columns if src.primary_key else tuple(c.name for c in src.columns[:1])
+        for missing in sorted(set(tm.order_by) - {c.name for c in src.columns}):
+            self.problems.append(f"tables.{tm.target}.order_by: {missing!r} is not a column of {src.name}")
+        # Rows reach the target in this order, so they lie in it on disk: a table read by ranges
+        # of another key (a playlist's entries by position) is best written in that key's order.
+        # The key ends it, so the stream's order is total.
+        order = (*tm.order_by, *(k for k in key if k not in tm.order_by))
         select = sql.SQL("SELECT {} FROM {}{} ORDER BY {}").format(
             sql.SQL(", ").join(selects),
             sql.Identifier(self.mapping.source_schema, src.name),
             condition,
-            sql.SQL(", ").join(sql.Identifier(k) for k in key),
+            sql.SQL(", ").join(sql.Identifier(k) for k in order),
         )
-        return TablePlan(tm.target, src.name, tuple(columns), select, key, frozenset(used | set(tm.drop)))
+        return TablePlan(tm.target, src.name, tuple(columns), select, order, frozenset(used | set(tm.drop)))
 
     def reads(self, src: Table, text: str, where: str) -> set[str] | None:
         """Columns that mapping SQL reads (a problem for each not in `src`); None if it does not parse."""
