@@ -219,7 +219,12 @@ def test_value_rules_are_named_and_commented_domains(any_v1_database: str) -> No
     )
     assert len(domains) >= 40
     assert [d[0] for d in domains if not d[1]] == []
-    bad = [(d[0], n) for d in domains for n in d[2] if n != f"ck_{d[0]}" and not n.startswith(f"ck_{d[0]}_")]
+    bad = [
+        (d[0], n)
+        for d in domains
+        for n in list(d[2])  # type: ignore[call-overload]
+        if n != f"ck_{d[0]}" and not n.startswith(f"ck_{d[0]}_")
+    ]
     assert bad == []
     # Every domain is used by some column, and only rules between columns are table CHECKs.
     unused = query(

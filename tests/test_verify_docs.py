@@ -145,9 +145,9 @@ def test_reference_covers_every_table_column_and_foreign_key(
     )
     domains = {d.qualified: d for d in catalog.domains}
     assert domains
-    for domain in domains.values():
-        assert f"## {domain.name}\n" in canonical_files["value-types.md"]
-        for check in domain.checks:
+    for value_type in domains.values():
+        assert f"## {value_type.name}\n" in canonical_files["value-types.md"]
+        for check in value_type.checks:
             assert f"| `{check.name}` |" in canonical_files["value-types.md"]
     for table in catalog.tables:
         if table.name.startswith("schema_migrations"):
