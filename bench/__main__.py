@@ -72,8 +72,10 @@ def _audit(server: cluster.BenchServer, quick: bool, figures: dict[str, Any]) ->
     _say(
         f"audit: {scale['tables']} tables ({scale['dump_mb']} MB dump): pg_dump -s {scale['pg_dump_s']} s; "
         f"live {scale['audit_live_s']} s -> {scale['audit_vs_pg_dump']}x (target <= 0.1); "
-        f"file {scale['audit_file_s']} s -> {scale['audit_file_vs_pg_dump']}x (target <= 0.5)"
+        f"file {scale['audit_file_s']} s -> {scale['audit_file_vs_pg_dump']}x (target <= 0.5); "
+        f"squawk on the same file {scale['squawk_file_s']} s -> veza-db / squawk {scale['audit_file_vs_squawk']}x"
     )
+    figures["audit_file_vs_squawk"] = scale["audit_file_vs_squawk"]
     if not quick:
         figures["audit_scale_other_majors"] = _audit_on_other_majors(server, runs)
 
@@ -106,9 +108,30 @@ def _workload(server: cluster.BenchServer, quick: bool, figures: dict[str, Any])
     figures["workload_run"] = {
         key: value for key, value in hot.items() if key not in ("scripts", "min_ratio", "size_ratio")
     }
+    _say_workload(hot)
+    # The same benchmark on the machine's other PostgreSQL majors (Debian's 15 here): V1 runs on
+    # 15-18, and a server built with OpenSSL generates ids several times faster than the embedded 18.
+    from veza_db.pgcluster import system_bin_dirs
+
+    others: dict[str, Any] = {}
+    for major, bin_dir in sorted(system_bin_dirs().items()):
+        if server.version().startswith(f"{major}."):
+            continue
+        with cluster.server(bin_dir) as other:
+            other_hot = workload.run(other, quick=quick)
+        others[str(major)] = other_hot
+        _say_workload(other_hot)
+    if others:
+        figures["workload_other_majors"] = others
+
+
+def _say_workload(hot: dict[str, Any]) -> None:
+    ids = hot["ids_per_s"]
     _say(
-        f"workload: hot paths, pgbench {hot['clients']} clients, {hot['seconds_per_run']} s runs (median second "
-        f"after the first), best of {hot['rounds']} (setup {hot['setup_s']} s, total {hot['total_s']} s)"
+        f"workload on PostgreSQL {hot['postgres']}: hot paths, pgbench {hot['clients']} clients, "
+        f"{hot['seconds_per_run']} s runs (median second after the first), best of {hot['rounds']} "
+        f"(setup {hot['setup_s']} s, total {hot['total_s']} s); ids per second: uuidv7() {ids['uuidv7']:,}, "
+        f"gen_random_uuid() {ids['gen_random_uuid']:,}, nextval() {ids['nextval']:,}"
     )
     for path, tps in hot["scripts"].items():
         _say(

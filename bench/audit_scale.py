@@ -4,6 +4,9 @@ Floor: `pg_dump --schema-only` (what any schema tool must at least read). Figure
 (`veza-db audit URL`) and the audit of the dump file, each as a ratio to pg_dump's time, all
 three run as whole commands from the same process tree. Targets: live <= 0.1, file <= 0.5.
 
+Peer: `squawk FILE` (a migration linter, a dev dependency) on the same dump in the same run;
+`audit_file_vs_squawk` is the file audit's time over squawk's (below 1: faster than the peer).
+
 Python compiles each module the first time it imports it and keeps the bytecode for the next
 runs (`__pycache__`), unless PYTHONDONTWRITEBYTECODE is set, as it is on some CI machines and
 containers: then every run compiles every module again. The commands are timed as the
@@ -152,9 +155,19 @@ def run(server: BenchServer, tables: int = 10_000, runs: int = 3, breakdowns: bo
     def audit(target: str, env: dict[str, str] | None = None) -> None:
         subprocess.run([*veza, target, "--output", str(work / "out.json")], check=True, env=env)
 
+    squawk = [str(Path(sys.executable).parent / "squawk"), "--reporter", "json", "--pg-version", "15.0"]
+
+    def lint() -> None:
+        # squawk exits 1 when it reports anything; only a crash (2 and above) is a failure here.
+        done = subprocess.run([*squawk, str(dump)], check=False, capture_output=True)
+        if done.returncode > 1:
+            raise RuntimeError(f"squawk failed on the dump (exit {done.returncode})")
+
     floor = best_of(runs, pg_dump)
     live = best_of(runs, lambda: audit(url))
     from_file = best_of(runs, lambda: audit(str(dump)))
+    # The peer: squawk, a migration linter, reading the same dump file in the same run.
+    peer = best_of(runs, lint)
     audit(str(dump), cached)  # fills the bytecode cache
     live_cached = best_of(runs, lambda: audit(url, cached))
     file_cached = best_of(runs, lambda: audit(str(dump), cached))
@@ -167,6 +180,8 @@ def run(server: BenchServer, tables: int = 10_000, runs: int = 3, breakdowns: bo
         "audit_file_s": round(from_file, 3),
         "audit_vs_pg_dump": round(live / floor, 3),
         "audit_file_vs_pg_dump": round(from_file / floor, 3),
+        "squawk_file_s": round(peer, 3),
+        "audit_file_vs_squawk": round(from_file / peer, 3),
         "audit_live_cached_s": round(live_cached, 3),
         "audit_file_cached_s": round(file_cached, 3),
         "audit_cached_vs_pg_dump": round(live_cached / floor, 3),

@@ -739,6 +739,32 @@ def timed(target: Target, databases: Databases, plan: Plan) -> Figures:
     return figures
 
 
+# Ids per second on this server, in V1's database (where uuidv7() is the server's own on 18 and
+# V1's inlined SQL function on 15-17): a server built without OpenSSL (the embedded 18) reads
+# /dev/urandom for every uuid, one built with it does not, and every row the scripts insert pays
+# for one id.
+_ID_RATES = {
+    "uuidv7": "SELECT count(uuidv7()) FROM generate_series(1, %s)",
+    "gen_random_uuid": "SELECT count(gen_random_uuid()) FROM generate_series(1, %s)",
+    "nextval": "SELECT count(nextval('workload_ids')) FROM generate_series(1, %s)",
+}
+
+
+def id_rates(url: str, ids: int = 1_000_000) -> dict[str, int]:
+    """Ids generated per second, per generator, best of two passes."""
+    rates: dict[str, int] = {}
+    with _connect(url) as conn:
+        conn.execute("CREATE TEMPORARY SEQUENCE workload_ids")
+        for name, query in _ID_RATES.items():
+            best = float("inf")
+            for _ in range(2):
+                started = time.perf_counter()
+                conn.execute(query.encode(), (ids,))
+                best = min(best, time.perf_counter() - started)
+            rates[name] = round(ids / best)
+    return rates
+
+
 def run(server: BenchServer, quick: bool) -> dict[str, Any]:
     """Build the databases, check the scripts, time them; the figures for `python -m bench`."""
     plan = QUICK if quick else FULL
@@ -747,6 +773,7 @@ def run(server: BenchServer, quick: bool) -> dict[str, Any]:
     try:
         databases = prepare(target, plan)
         sanity(target, databases)
+        ids_per_s = id_rates(databases.urls["v1"])
         figures = timed(target, databases, plan)
     finally:
         drop_databases(target)
@@ -769,6 +796,8 @@ def run(server: BenchServer, quick: bool) -> dict[str, Any]:
         "clients": plan.clients,
         "seconds_per_run": plan.seconds,
         "rounds": plan.rounds,
+        "ids_per_s": ids_per_s,
+        "postgres": server.version(),
         "setup_s": round(databases.setup_seconds, 1),
         "total_s": round(time.perf_counter() - started, 1),
     }

@@ -207,6 +207,40 @@ def test_names_follow_the_convention(any_v1_database: str) -> None:
     assert bad_idx == []
 
 
+def test_value_rules_are_named_and_commented_domains(any_v1_database: str) -> None:
+    domains = query(
+        any_v1_database,
+        """
+        SELECT t.typname, obj_description(t.oid, 'pg_type'), array_agg(c.conname ORDER BY c.conname)
+        FROM pg_type t JOIN pg_constraint c ON c.contypid = t.oid AND c.contype = 'c'
+        WHERE t.typnamespace = 'public'::regnamespace AND t.typtype = 'd'
+        GROUP BY t.oid, t.typname
+        """,
+    )
+    assert len(domains) >= 40
+    assert [d[0] for d in domains if not d[1]] == []
+    bad = [
+        (d[0], n)
+        for d in domains
+        for n in list(d[2])  # type: ignore[call-overload]
+        if n != f"ck_{d[0]}" and not n.startswith(f"ck_{d[0]}_")
+    ]
+    assert bad == []
+    # Every domain is used by some column, and only rules between columns are table CHECKs.
+    unused = query(
+        any_v1_database,
+        "SELECT t.typname FROM pg_type t WHERE t.typnamespace = 'public'::regnamespace AND t.typtype = 'd' "
+        "AND NOT EXISTS (SELECT FROM pg_attribute a WHERE a.atttypid = t.oid AND NOT a.attisdropped)",
+    )
+    assert unused == []
+    one_column_checks = query(
+        any_v1_database,
+        f"SELECT conname FROM pg_constraint WHERE contype = 'c' AND conrelid IN ({V1_TABLES_SQL}) "
+        "AND cardinality(conkey) = 1",
+    )
+    assert one_column_checks == []
+
+
 def test_no_secret_is_stored_in_clear(any_v1_database: str) -> None:
     columns = query(
         any_v1_database,
@@ -312,6 +346,55 @@ def test_deleting_a_user_removes_what_it_owns_and_keeps_what_refers_to_it(any_v1
         for table, column in survivors.items():
             assert _one(conn, f"SELECT count(*) FROM {table} WHERE {column} IS NULL") == 1, table
         assert _one(conn, "SELECT session_id FROM bitrate_adaptation_logs") is None  # session went with u1
+
+
+def test_value_rules_refuse_bad_values_on_insert_and_update(any_v1_database: str) -> None:
+    with psycopg.connect(any_v1_database, autocommit=True) as conn:
+        user = _user(conn, "judy")
+        track = _one(conn, "INSERT INTO tracks (user_id, title, storage_key, format, file_size_bytes) VALUES (%s, 'T', 'k', 'mp3', 1) RETURNING id", user)  # fmt: skip
+        refused = [
+            ("INSERT INTO tracks (user_id, title, storage_key, format, file_size_bytes) VALUES (%s, '', 'k', 'mp3', 1)", (user,)),
+            ("INSERT INTO tracks (user_id, title, storage_key, format, file_size_bytes, visibility) VALUES (%s, 'T', 'k', 'mp3', 1, 'secret')", (user,)),
+            ("UPDATE tracks SET like_count = like_count - 1 WHERE id = %s", (track,)),
+            ("UPDATE tracks SET format = 'midi' WHERE id = %s", (track,)),
+            ("UPDATE users SET email = 'no-at-sign' WHERE id = %s", (user,)),
+            ("INSERT INTO track_plays (track_id, ms_played, source) VALUES (%s, -1, 'radio')", (track,)),
+            ("INSERT INTO playback_analytics (track_id, started_at, country_code) VALUES (%s, CURRENT_TIMESTAMP, 'fr')", (track,)),
+            ("INSERT INTO audit_logs (action, entity_type, metadata) VALUES ('x', 'y', '[]')", ()),
+            ("INSERT INTO password_reset_tokens (user_id, token_hash, expires_at) VALUES (%s, '\\x00', CURRENT_TIMESTAMP + interval '1 hour')", (user,)),
+        ]  # fmt: skip
+        for text, params in refused:
+            with pytest.raises(psycopg.errors.CheckViolation):
+                conn.execute(text.encode(), params)
+        # Rules between columns are table CHECKs and hold too.
+        with pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute(
+                "INSERT INTO playback_analytics (track_id, started_at, ended_at) "
+                "VALUES (%s, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP - interval '1 second')",
+                (track,),
+            )
+        assert _one(conn, "SELECT like_count FROM tracks WHERE id = %s", track) == 0
+        assert _one(conn, "SELECT count(*) FROM track_plays") == 0
+
+
+def test_a_rotated_refresh_token_names_the_one_it_replaced(any_v1_database: str) -> None:
+    with psycopg.connect(any_v1_database, autocommit=True) as conn:
+        user = _user(conn, "kim")
+        session = _one(conn, "INSERT INTO user_sessions (user_id, expires_at) VALUES (%s, CURRENT_TIMESTAMP + interval '1 day') RETURNING id", user)  # fmt: skip
+        issue = (
+            "INSERT INTO refresh_tokens (user_id, session_id, token_hash, expires_at, replaces_id) "
+            "VALUES (%s, %s, sha256(%s::bytea), CURRENT_TIMESTAMP + interval '1 day', %s) RETURNING id"
+        )
+        first = _one(conn, issue, user, session, b"one", None)
+        second = _one(conn, issue, user, session, b"two", first)
+        conn.execute("UPDATE refresh_tokens SET revoked_at = CURRENT_TIMESTAMP WHERE id = %s", (first,))
+        # Reuse of the first token: it is revoked, and its successor is found through replaces_id.
+        assert _one(conn, "SELECT id FROM refresh_tokens WHERE replaces_id = %s", first) == second
+        with pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute("UPDATE refresh_tokens SET replaces_id = id WHERE id = %s", (second,))
+        # Purging the older token keeps the newer one, its link cleared (SET NULL).
+        conn.execute("DELETE FROM refresh_tokens WHERE id = %s", (first,))
+        assert _one(conn, "SELECT replaces_id FROM refresh_tokens WHERE id = %s", second) is None
 
 
 def test_restrict_refuses_deleting_an_assigned_role(any_v1_database: str) -> None:

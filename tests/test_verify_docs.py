@@ -29,9 +29,14 @@ DRIFTS: dict[str, tuple[str, str]] = {
         "changed  foreign key public.track_likes.fk_track_likes_user_id: ON DELETE expected CASCADE, found RESTRICT",
     ),
     "check altered": (
-        "ALTER TABLE tracks DROP CONSTRAINT ck_tracks_duration_ms, ADD CONSTRAINT ck_tracks_duration_ms CHECK (duration_ms > 1000)",
-        "changed  check constraint public.tracks.ck_tracks_duration_ms: expression expected (duration_ms > 0), found (duration_ms > 1000)",
+        "ALTER TABLE playback_analytics DROP CONSTRAINT ck_playback_analytics_ended_at, ADD CONSTRAINT ck_playback_analytics_ended_at CHECK (ended_at > started_at)",
+        "changed  check constraint public.playback_analytics.ck_playback_analytics_ended_at: expression expected (ended_at >= started_at), found (ended_at > started_at)",
     ),
+    "domain rule altered": (
+        "ALTER DOMAIN positive_integer DROP CONSTRAINT ck_positive_integer; ALTER DOMAIN positive_integer ADD CONSTRAINT ck_positive_integer CHECK (VALUE > 1000)",
+        "changed  domain public.positive_integer: checks expected ck_positive_integer (VALUE > 0), found ck_positive_integer (VALUE > 1000)",
+    ),
+    "domain dropped from a column": ("ALTER TABLE rooms ALTER COLUMN privacy TYPE text", "changed  column public.rooms.privacy: type expected public.room_privacy, found text"),
     "table added": ("CREATE TABLE public.hotfix_notes (id uuid PRIMARY KEY)", "added    table public.hotfix_notes"),
     "trigger dropped": ("DROP TRIGGER trg_users_updated_at ON users", "removed  trigger public.users.trg_users_updated_at"),
     "table comment changed": ("COMMENT ON TABLE rooms IS 'legacy'", "changed  table public.rooms: comment expected"),
@@ -138,6 +143,12 @@ def test_reference_covers_every_table_column_and_foreign_key(
         for text in canonical_files.values()
         for block in text.split("```mermaid\n")[1:]
     )
+    domains = {d.qualified: d for d in catalog.domains}
+    assert domains
+    for value_type in domains.values():
+        assert f"## {value_type.name}\n" in canonical_files["value-types.md"]
+        for check in value_type.checks:
+            assert f"| `{check.name}` |" in canonical_files["value-types.md"]
     for table in catalog.tables:
         if table.name.startswith("schema_migrations"):
             continue
@@ -145,7 +156,13 @@ def test_reference_covers_every_table_column_and_foreign_key(
         assert f"    {table.name} {{" in diagrams
         assert f"[`{table.name}`]" in canonical_files["index.md"]
         for column in table.columns:
-            assert f"| `{column.name}` | `{column.type}` |" in pages, (table.name, column.name)
+            domain = domains.get(column.type)
+            cell = (
+                f"[`{domain.name}`](value-types.md#{domain.name}) (`{domain.base_type}`)"
+                if domain is not None
+                else f"`{column.type}`"
+            )
+            assert f"| `{column.name}` | {cell} |" in pages, (table.name, column.name)
         for fk in table.foreign_keys:
             label = ", ".join(fk.columns)
             assert any(
@@ -187,7 +204,8 @@ def test_mermaid_blocks_parse_with_mermaid(
     pages = sorted((REPO / "docs" / "schema").glob("*.md"))
     proc = mermaid_checker(pages)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert proc.stdout.count("ok ") == len(pages) - 1  # every domain page has one diagram
+    # Every domain page has one diagram; the index and the value types have none.
+    assert proc.stdout.count("ok ") == len(pages) - 2
     broken = tmp_path / "broken.md"
     broken.write_text(
         "```mermaid\nerDiagram\n    a {\n        timestamp with time zone created_at\n    }\n```\n"

@@ -58,7 +58,7 @@ def test_a_failing_transaction_fails_the_run(
     broken.write_text(
         "UPDATE tracks SET like_count = -1 WHERE id = (SELECT id FROM workload.tracks WHERE n = 1);\n"
     )
-    # V1's ck_tracks_like_count refuses it: pgbench must not hide the error.
+    # V1's like_count is a non_negative_bigint, whose rule refuses it: pgbench must not hide the error.
     with pytest.raises(RuntimeError, match=r"broken\.sql"):
         workload.pgbench(target, databases.urls["v1"], broken, {}, clients=1, transactions=1)
 

@@ -17,6 +17,7 @@ from veza_db.catalog.model import (
     Catalog,
     CheckConstraint,
     Column,
+    Domain,
     ForeignKey,
     Function,
     Index,
@@ -102,6 +103,7 @@ class Builder:
         self.sequences: dict[tuple[str, str], Sequence] = {}
         self.functions: dict[tuple[str, str, str], Function] = {}
         self.views: dict[tuple[str, str], View] = {}
+        self.domains: dict[tuple[str, str], Domain] = {}
         self.schemas: set[str] = {"public"}
         self.default_schema = "public"
         self._line: Callable[[int], int] = lambda offset: 1
@@ -123,8 +125,16 @@ class Builder:
             handler(self, node)
 
     def freeze(self) -> Catalog:
+        # A column of a domain type is named as the live catalog names it: schema-qualified.
+        qualified = {
+            name: f"{schema}.{name}" for schema, name in self.domains if schema == self.default_schema
+        }
         tables = []
         for t in self.tables.values():
+            if qualified:
+                for key, column in list(t.columns.items()):
+                    if column.type in qualified:
+                        t.columns[key] = _changed(column, type=qualified[column.type])
             fks = tuple(self._resolve_fk(fk) for fk in t.foreign_keys)
             tables.append(
                 Table(
@@ -148,6 +158,7 @@ class Builder:
             functions=tuple(self.functions.values()),
             views=tuple(self.views.values()),
             schemas=frozenset(self.schemas),
+            domains=tuple(self.domains.values()),
         )
 
     # ---- helpers -----------------------------------------------------------------------------
@@ -461,6 +472,11 @@ class Builder:
             key = (names[-3], names[-2]) if len(names) > 2 else (self.default_schema, names[-2])
             if (table := self._table(key)) is not None:
                 self._set_column(table, names[-1], comment=comment)
+        elif kind == "OBJECT_DOMAIN" and "TypeName" in obj:
+            parts = typenames.name_parts(obj["TypeName"])
+            key = (parts[-2] if len(parts) > 1 else self.default_schema, parts[-1])
+            if (domain := self.domains.get(key)) is not None:
+                self.domains[key] = replace(domain, comment=comment)
 
     def _on_CreateTrigStmt(self, node: Json) -> None:  # noqa: N802
         table = self._table(self._qualify(node["relation"]))
@@ -528,6 +544,26 @@ class Builder:
                     for i in table.indexes
                 ]
 
+    def _on_CreateDomainStmt(self, node: Json) -> None:  # noqa: N802
+        names = self._names(node["domainname"])
+        schema = names[-2] if len(names) > 1 else self.default_schema
+        where = self._where(None)
+        checks, nullable, default = [], True, None
+        for item in node.get("constraints", []):
+            constraint = item["Constraint"]
+            kind = constraint["contype"]
+            if kind == "CONSTR_CHECK":
+                name = constraint.get("conname") or f"{names[-1]}_check"
+                checks.append(CheckConstraint(name, expr.deparse(constraint["raw_expr"]), where))
+            elif kind == "CONSTR_NOTNULL":
+                nullable = False
+            elif kind == "CONSTR_DEFAULT":
+                default = expr.deparse_expression(constraint["raw_expr"])
+        self.domains[(schema, names[-1])] = Domain(
+            schema, names[-1], typenames.format_type(node["typeName"]), nullable, default,
+            tuple(sorted(checks, key=lambda c: c.name)), None, where,
+        )  # fmt: skip
+
     def _on_DropStmt(self, node: Json) -> None:  # noqa: N802
         self._index_names = None
         kind = str(node.get("removeType"))
@@ -545,6 +581,9 @@ class Builder:
                     else self._names(obj.get("List", {}).get("items", []))
                 ):
                     self._drop_schema(name)
+            elif kind == "OBJECT_DOMAIN" and "TypeName" in obj:
+                parts = typenames.name_parts(obj["TypeName"])
+                self.domains.pop((parts[-2] if len(parts) > 1 else self.default_schema, parts[-1]), None)
             elif names := self._names(obj.get("List", {}).get("items", [])) if "List" in obj else []:
                 self._drop_named(kind, names)
 

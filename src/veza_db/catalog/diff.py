@@ -137,6 +137,21 @@ def diff(
             lambda f: {"definition": f.definition},
         )
     )
+    differences.extend(
+        _keyed(
+            "domain",
+            "",
+            {d.qualified: d for d in expected.domains if d.schema in owned},
+            {d.qualified: d for d in found.domains if d.schema in owned},
+            lambda d: {
+                "base type": d.base_type,
+                "nullability": "NULL" if d.nullable else "NOT NULL",
+                "default": d.default,
+                "checks": "; ".join(f"{c.name} {c.expression}" for c in d.checks),
+                "comment": d.comment,
+            },
+        )
+    )
     for kind, want_items, have_items in (
         ("view", expected.views, found.views),
         ("sequence", expected.sequences, found.sequences),

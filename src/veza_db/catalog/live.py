@@ -26,6 +26,7 @@ from veza_db.catalog.model import (
     Catalog,
     CheckConstraint,
     Column,
+    Domain,
     ForeignKey,
     Function,
     Index,
@@ -54,6 +55,7 @@ _QUERIES = (
     "schemas",
     "triggers",
     "functions",
+    "domains",
 )
 _RELATION_NAMES = b"""
 SELECT c.oid::bigint, n.nspname, c.relname
@@ -310,4 +312,8 @@ def _build(rows: Rows, columns: dict[int, list[Column]], names: _Names, source: 
         functions=functions,
         views=tuple(views),
         schemas=frozenset(r[0] for r in rows["schemas"]),
+        domains=tuple(
+            Domain(schema, name, base, nullable, default, tuple(map(CheckConstraint, names_, exprs)), comment)
+            for schema, name, base, nullable, default, comment, names_, exprs in rows["domains"]
+        ),
     )

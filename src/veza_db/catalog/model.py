@@ -149,6 +149,25 @@ class View:
 
 
 @dataclass(frozen=True)
+class Domain:
+    """A named value type: a base type with its own NOT NULL, default and CHECK rules. A column of
+    this type has the domain's qualified name (`public.visibility`) as its `type`."""
+
+    schema: str
+    name: str
+    base_type: str  # format_type() of the base type
+    nullable: bool = True
+    default: str | None = None
+    checks: tuple[CheckConstraint, ...] = ()
+    comment: str | None = None
+    where: Location | None = field(default=None, compare=False)
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+@dataclass(frozen=True)
 class Catalog:
     """A whole database's (or file's) schema."""
 
@@ -158,6 +177,7 @@ class Catalog:
     functions: tuple[Function, ...] = ()
     views: tuple[View, ...] = ()
     schemas: frozenset[str] = field(default_factory=frozenset)
+    domains: tuple[Domain, ...] = ()
 
     @cached_property
     def _by_name(self) -> dict[tuple[str, str], Table]:
@@ -165,3 +185,12 @@ class Catalog:
 
     def table(self, schema: str, name: str) -> Table | None:
         return self._by_name.get((schema, name))
+
+    @cached_property
+    def _domains_by_name(self) -> dict[str, Domain]:
+        return {d.qualified: d for d in self.domains}
+
+    def base_type(self, type_: str) -> str:
+        """The type a column of type `type_` stores: the base type of a domain, else `type_`."""
+        domain = self._domains_by_name.get(type_)
+        return domain.base_type if domain is not None else type_

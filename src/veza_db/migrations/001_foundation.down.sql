@@ -4,4 +4,22 @@
 
 DROP FUNCTION set_updated_at();
 
+DROP DOMAIN user_agent_text;
+
+DROP DOMAIN email_address;
+
+DROP DOMAIN visibility;
+
+DROP DOMAIN audio_format;
+
+DROP DOMAIN storage_key;
+
+DROP DOMAIN web_url;
+
+DROP DOMAIN non_negative_bigint;
+
+DROP DOMAIN positive_integer;
+
+DROP DOMAIN non_negative_integer;
+
 DROP FUNCTION IF EXISTS public.uuidv7();

@@ -1,7 +1,9 @@
 -- 002_core_identity: Core domain - accounts and role-based access control.
 --
 -- Creates: users, roles, permissions, role_permissions, user_roles (and their
--- trg_<table>_updated_at triggers).
+-- trg_<table>_updated_at triggers), and the value types of their columns (handle,
+-- password_hash_text, display_name_text, bio_text, account_type, account_status, role_name,
+-- permission_name, rbac_description; see 001 on value rules as domains).
 --
 -- Why: every other V1 table hangs off users; permissions are granted through roles only.
 --
@@ -35,31 +37,58 @@
 SET LOCAL lock_timeout = '5s';
 SET LOCAL statement_timeout = '60s';
 
+CREATE DOMAIN handle AS text
+    CONSTRAINT ck_handle_length CHECK (char_length(VALUE) BETWEEN 1 AND 64);
+COMMENT ON DOMAIN handle IS 'Core: a public handle (username), 1 to 64 characters.';
+
+CREATE DOMAIN password_hash_text AS text
+    CONSTRAINT ck_password_hash_text_length CHECK (char_length(VALUE) BETWEEN 1 AND 255);
+COMMENT ON DOMAIN password_hash_text IS 'Core: a slow password hash as a self-describing string (argon2id, bcrypt), never a password.';
+
+CREATE DOMAIN display_name_text AS text
+    CONSTRAINT ck_display_name_text_length CHECK (char_length(VALUE) <= 100);
+COMMENT ON DOMAIN display_name_text IS 'Core: a name shown in place of the handle, at most 100 characters.';
+
+CREATE DOMAIN bio_text AS text
+    CONSTRAINT ck_bio_text_length CHECK (char_length(VALUE) <= 2000);
+COMMENT ON DOMAIN bio_text IS 'Core: a profile''s free text, at most 2000 characters.';
+
+CREATE DOMAIN account_type AS text
+    CONSTRAINT ck_account_type CHECK (VALUE IN ('listener', 'artist'));
+COMMENT ON DOMAIN account_type IS 'Core: the product profile of an account (not an authorisation).';
+
+CREATE DOMAIN account_status AS text
+    CONSTRAINT ck_account_status CHECK (VALUE IN ('active', 'suspended', 'banned', 'deactivated'));
+COMMENT ON DOMAIN account_status IS 'Core: the state of an account.';
+
+CREATE DOMAIN role_name AS text
+    CONSTRAINT ck_role_name_length CHECK (char_length(VALUE) BETWEEN 1 AND 64);
+COMMENT ON DOMAIN role_name IS 'Core: the machine name of a role, 1 to 64 characters.';
+
+CREATE DOMAIN permission_name AS text
+    CONSTRAINT ck_permission_name_length CHECK (char_length(VALUE) BETWEEN 1 AND 128);
+COMMENT ON DOMAIN permission_name IS 'Core: the machine name of a permission, 1 to 128 characters.';
+
+CREATE DOMAIN rbac_description AS text
+    CONSTRAINT ck_rbac_description_length CHECK (char_length(VALUE) <= 500);
+COMMENT ON DOMAIN rbac_description IS 'Core: what a role or a permission is for, at most 500 characters.';
+
 CREATE TABLE users (
     id uuid NOT NULL DEFAULT uuidv7(),
-    username text NOT NULL,
-    email text NOT NULL,
-    password_hash text NOT NULL,
-    display_name text NULL,
-    avatar_url text NULL,
-    bio text NULL,
-    account_type text NOT NULL DEFAULT 'listener',
-    status text NOT NULL DEFAULT 'active',
+    username handle NOT NULL,
+    email email_address NOT NULL,
+    password_hash password_hash_text NOT NULL,
+    display_name display_name_text NULL,
+    avatar_url web_url NULL,
+    bio bio_text NULL,
+    account_type account_type NOT NULL DEFAULT 'listener',
+    status account_status NOT NULL DEFAULT 'active',
     email_verified_at timestamptz NULL,
     last_login_at timestamptz NULL,
     created_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
     updated_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
     deleted_at timestamptz NULL,
-    CONSTRAINT pk_users PRIMARY KEY (id),
-    CONSTRAINT ck_users_username_length CHECK (char_length(username) BETWEEN 1 AND 64),
-    CONSTRAINT ck_users_email_length CHECK (char_length(email) BETWEEN 3 AND 254),
-    CONSTRAINT ck_users_email_format CHECK (position('@' IN email) > 1),
-    CONSTRAINT ck_users_password_hash_length CHECK (char_length(password_hash) BETWEEN 1 AND 255),
-    CONSTRAINT ck_users_display_name_length CHECK (char_length(display_name) <= 100),
-    CONSTRAINT ck_users_avatar_url_length CHECK (char_length(avatar_url) <= 2048),
-    CONSTRAINT ck_users_bio_length CHECK (char_length(bio) <= 2000),
-    CONSTRAINT ck_users_account_type CHECK (account_type IN ('listener', 'artist')),
-    CONSTRAINT ck_users_status CHECK (status IN ('active', 'suspended', 'banned', 'deactivated'))
+    CONSTRAINT pk_users PRIMARY KEY (id)
 );
 
 CREATE UNIQUE INDEX uq_users_username ON users (lower(username)) WHERE deleted_at IS NULL;
@@ -81,14 +110,12 @@ COMMENT ON COLUMN users.deleted_at IS 'Soft delete: set when the account is dele
 
 CREATE TABLE roles (
     id uuid NOT NULL DEFAULT uuidv7(),
-    name text NOT NULL,
-    description text NULL,
+    name role_name NOT NULL,
+    description rbac_description NULL,
     created_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
     updated_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
     CONSTRAINT pk_roles PRIMARY KEY (id),
-    CONSTRAINT uq_roles_name UNIQUE (name),
-    CONSTRAINT ck_roles_name_length CHECK (char_length(name) BETWEEN 1 AND 64),
-    CONSTRAINT ck_roles_description_length CHECK (char_length(description) <= 500)
+    CONSTRAINT uq_roles_name UNIQUE (name)
 );
 
 CREATE TRIGGER trg_roles_updated_at
@@ -101,14 +128,12 @@ COMMENT ON COLUMN roles.name IS 'Stable machine name the application checks, e.g
 
 CREATE TABLE permissions (
     id uuid NOT NULL DEFAULT uuidv7(),
-    name text NOT NULL,
-    description text NULL,
+    name permission_name NOT NULL,
+    description rbac_description NULL,
     created_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
     updated_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
     CONSTRAINT pk_permissions PRIMARY KEY (id),
-    CONSTRAINT uq_permissions_name UNIQUE (name),
-    CONSTRAINT ck_permissions_name_length CHECK (char_length(name) BETWEEN 1 AND 128),
-    CONSTRAINT ck_permissions_description_length CHECK (char_length(description) <= 500)
+    CONSTRAINT uq_permissions_name UNIQUE (name)
 );
 
 CREATE TRIGGER trg_permissions_updated_at

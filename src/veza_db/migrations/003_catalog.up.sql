@@ -1,6 +1,8 @@
 -- 003_catalog: Core domain - the music catalogue: tracks, playlists and their entries.
 --
--- Creates: tracks, playlists, playlist_tracks (and their trg_<table>_updated_at triggers).
+-- Creates: tracks, playlists, playlist_tracks (and their trg_<table>_updated_at triggers), and
+-- the value types of their columns (title_text, credit_text, genre_text, description_text,
+-- track_status; see 001 on value rules as domains).
 --
 -- Why: the resources users upload and curate; all three are user-managed, so all three are
 -- soft-deleted (deleted_at).
@@ -9,8 +11,8 @@
 --   * tracks.user_id and playlists.user_id are the owning (uploading / curating) user:
 --     ON DELETE CASCADE. playlist_tracks is owned by its playlist and by its track (CASCADE);
 --     added_by only refers to the user who added the entry (SET NULL, the entry survives).
---   * tracks.play_count and like_count are denormalised counters (bigint, NOT NULL DEFAULT 0,
---     CHECK >= 0) so catalogue pages need not count track_plays / track_likes.
+--   * tracks.play_count and like_count are denormalised counters (non_negative_bigint, NOT NULL
+--     DEFAULT 0) so catalogue pages need not count track_plays / track_likes.
 --   * A track may appear several times in one playlist, so there is no unique (playlist_id,
 --     track_id); the order is unique instead: uq_playlist_tracks_playlist_id_position on
 --     (playlist_id, position) WHERE deleted_at IS NULL. Unique indexes are checked row by row,
@@ -32,47 +34,51 @@
 SET LOCAL lock_timeout = '5s';
 SET LOCAL statement_timeout = '60s';
 
+CREATE DOMAIN title_text AS text
+    CONSTRAINT ck_title_text_length CHECK (char_length(VALUE) BETWEEN 1 AND 200);
+COMMENT ON DOMAIN title_text IS 'Core: the title of a track or a playlist, 1 to 200 characters.';
+
+CREATE DOMAIN credit_text AS text
+    CONSTRAINT ck_credit_text_length CHECK (char_length(VALUE) <= 200);
+COMMENT ON DOMAIN credit_text IS 'Core: a credit shown with a track (artist, album), at most 200 characters.';
+
+CREATE DOMAIN genre_text AS text
+    CONSTRAINT ck_genre_text_length CHECK (char_length(VALUE) <= 64);
+COMMENT ON DOMAIN genre_text IS 'Core: a genre label, at most 64 characters.';
+
+CREATE DOMAIN description_text AS text
+    CONSTRAINT ck_description_text_length CHECK (char_length(VALUE) <= 5000);
+COMMENT ON DOMAIN description_text IS 'Core: the description of a track or a playlist, at most 5000 characters.';
+
+CREATE DOMAIN track_status AS text
+    CONSTRAINT ck_track_status CHECK (VALUE IN ('uploading', 'processing', 'ready', 'failed'));
+COMMENT ON DOMAIN track_status IS 'Core: the ingest state of a track.';
+
 CREATE TABLE tracks (
     id uuid NOT NULL DEFAULT uuidv7(),
     user_id uuid NOT NULL,
-    title text NOT NULL,
-    artist_name text NULL,
-    album text NULL,
-    genre text NULL,
-    description text NULL,
-    duration_ms integer NULL,
-    storage_key text NOT NULL,
-    format text NOT NULL,
-    file_size_bytes bigint NOT NULL,
-    bitrate_kbps integer NULL,
-    sample_rate_hz integer NULL,
-    cover_url text NULL,
-    visibility text NOT NULL DEFAULT 'private',
-    status text NOT NULL DEFAULT 'uploading',
-    play_count bigint NOT NULL DEFAULT 0,
-    like_count bigint NOT NULL DEFAULT 0,
+    title title_text NOT NULL,
+    artist_name credit_text NULL,
+    album credit_text NULL,
+    genre genre_text NULL,
+    description description_text NULL,
+    duration_ms positive_integer NULL,
+    storage_key storage_key NOT NULL,
+    format audio_format NOT NULL,
+    file_size_bytes non_negative_bigint NOT NULL,
+    bitrate_kbps positive_integer NULL,
+    sample_rate_hz positive_integer NULL,
+    cover_url web_url NULL,
+    visibility visibility NOT NULL DEFAULT 'private',
+    status track_status NOT NULL DEFAULT 'uploading',
+    play_count non_negative_bigint NOT NULL DEFAULT 0,
+    like_count non_negative_bigint NOT NULL DEFAULT 0,
     created_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
     updated_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
     deleted_at timestamptz NULL,
     CONSTRAINT pk_tracks PRIMARY KEY (id),
     CONSTRAINT fk_tracks_user_id FOREIGN KEY (user_id)
-        REFERENCES users (id) ON DELETE CASCADE,
-    CONSTRAINT ck_tracks_title_length CHECK (char_length(title) BETWEEN 1 AND 200),
-    CONSTRAINT ck_tracks_artist_name_length CHECK (char_length(artist_name) <= 200),
-    CONSTRAINT ck_tracks_album_length CHECK (char_length(album) <= 200),
-    CONSTRAINT ck_tracks_genre_length CHECK (char_length(genre) <= 64),
-    CONSTRAINT ck_tracks_description_length CHECK (char_length(description) <= 5000),
-    CONSTRAINT ck_tracks_duration_ms CHECK (duration_ms > 0),
-    CONSTRAINT ck_tracks_storage_key_length CHECK (char_length(storage_key) BETWEEN 1 AND 1024),
-    CONSTRAINT ck_tracks_format CHECK (format IN ('mp3', 'flac', 'wav', 'aac', 'm4a', 'ogg', 'opus', 'aiff')),
-    CONSTRAINT ck_tracks_file_size_bytes CHECK (file_size_bytes >= 0),
-    CONSTRAINT ck_tracks_bitrate_kbps CHECK (bitrate_kbps > 0),
-    CONSTRAINT ck_tracks_sample_rate_hz CHECK (sample_rate_hz > 0),
-    CONSTRAINT ck_tracks_cover_url_length CHECK (char_length(cover_url) <= 2048),
-    CONSTRAINT ck_tracks_visibility CHECK (visibility IN ('public', 'unlisted', 'private')),
-    CONSTRAINT ck_tracks_status CHECK (status IN ('uploading', 'processing', 'ready', 'failed')),
-    CONSTRAINT ck_tracks_play_count CHECK (play_count >= 0),
-    CONSTRAINT ck_tracks_like_count CHECK (like_count >= 0)
+        REFERENCES users (id) ON DELETE CASCADE
 );
 
 CREATE INDEX idx_tracks_user_id_created_at ON tracks (user_id, created_at DESC);
@@ -97,20 +103,16 @@ COMMENT ON COLUMN tracks.like_count IS 'Denormalised count of track_likes, maint
 CREATE TABLE playlists (
     id uuid NOT NULL DEFAULT uuidv7(),
     user_id uuid NOT NULL,
-    title text NOT NULL,
-    description text NULL,
-    cover_url text NULL,
-    visibility text NOT NULL DEFAULT 'private',
+    title title_text NOT NULL,
+    description description_text NULL,
+    cover_url web_url NULL,
+    visibility visibility NOT NULL DEFAULT 'private',
     created_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
     updated_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
     deleted_at timestamptz NULL,
     CONSTRAINT pk_playlists PRIMARY KEY (id),
     CONSTRAINT fk_playlists_user_id FOREIGN KEY (user_id)
-        REFERENCES users (id) ON DELETE CASCADE,
-    CONSTRAINT ck_playlists_title_length CHECK (char_length(title) BETWEEN 1 AND 200),
-    CONSTRAINT ck_playlists_description_length CHECK (char_length(description) <= 5000),
-    CONSTRAINT ck_playlists_cover_url_length CHECK (char_length(cover_url) <= 2048),
-    CONSTRAINT ck_playlists_visibility CHECK (visibility IN ('public', 'unlisted', 'private'))
+        REFERENCES users (id) ON DELETE CASCADE
 );
 
 CREATE INDEX idx_playlists_user_id_created_at ON playlists (user_id, created_at DESC);
@@ -128,7 +130,7 @@ CREATE TABLE playlist_tracks (
     playlist_id uuid NOT NULL,
     track_id uuid NOT NULL,
     added_by uuid NULL,
-    position integer NOT NULL,
+    position non_negative_integer NOT NULL,
     created_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
     updated_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
     deleted_at timestamptz NULL,
@@ -138,8 +140,7 @@ CREATE TABLE playlist_tracks (
     CONSTRAINT fk_playlist_tracks_track_id FOREIGN KEY (track_id)
         REFERENCES tracks (id) ON DELETE CASCADE,
     CONSTRAINT fk_playlist_tracks_added_by FOREIGN KEY (added_by)
-        REFERENCES users (id) ON DELETE SET NULL,
-    CONSTRAINT ck_playlist_tracks_position CHECK (position >= 0)
+        REFERENCES users (id) ON DELETE SET NULL
 );
 
 CREATE UNIQUE INDEX uq_playlist_tracks_playlist_id_position

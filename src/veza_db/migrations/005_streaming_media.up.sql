@@ -2,7 +2,9 @@
 -- and the transcode job queue that produces them.
 --
 -- Creates: track_versions, hls_streams, hls_transcode_queue (and their
--- trg_<table>_updated_at triggers).
+-- trg_<table>_updated_at triggers), and the value types of their columns (changelog_text,
+-- hls_codec, hls_container, channel_count, rendition_status, job_status, job_priority,
+-- job_max_attempts, worker_name, error_text; see 001 on value rules as domains).
 --
 -- Why: a track's audio can be re-uploaded (versions); each version is transcoded into HLS
 -- renditions (one row per bitrate/codec) by workers that pull jobs from a queue.
@@ -41,16 +43,56 @@
 SET LOCAL lock_timeout = '5s';
 SET LOCAL statement_timeout = '60s';
 
+CREATE DOMAIN changelog_text AS text
+    CONSTRAINT ck_changelog_text_length CHECK (char_length(VALUE) <= 2000);
+COMMENT ON DOMAIN changelog_text IS 'Streaming: an uploader''s note on a new version, at most 2000 characters.';
+
+CREATE DOMAIN hls_codec AS text
+    CONSTRAINT ck_hls_codec CHECK (VALUE IN ('aac', 'he-aac', 'mp3', 'opus', 'flac', 'alac'));
+COMMENT ON DOMAIN hls_codec IS 'Streaming: the audio codec of an HLS rendition.';
+
+CREATE DOMAIN hls_container AS text
+    CONSTRAINT ck_hls_container CHECK (VALUE IN ('mpegts', 'fmp4'));
+COMMENT ON DOMAIN hls_container IS 'Streaming: the segment container of an HLS rendition.';
+
+CREATE DOMAIN channel_count AS integer
+    CONSTRAINT ck_channel_count CHECK (VALUE BETWEEN 1 AND 8);
+COMMENT ON DOMAIN channel_count IS 'Streaming: audio channels, 1 to 8.';
+
+CREATE DOMAIN rendition_status AS text
+    CONSTRAINT ck_rendition_status CHECK (VALUE IN ('pending', 'processing', 'ready', 'failed'));
+COMMENT ON DOMAIN rendition_status IS 'Streaming: the state of an HLS rendition.';
+
+CREATE DOMAIN job_status AS text
+    CONSTRAINT ck_job_status CHECK (VALUE IN ('queued', 'running', 'succeeded', 'failed', 'cancelled'));
+COMMENT ON DOMAIN job_status IS 'Streaming: the state of a queued job.';
+
+CREATE DOMAIN job_priority AS integer
+    CONSTRAINT ck_job_priority CHECK (VALUE BETWEEN -100 AND 100);
+COMMENT ON DOMAIN job_priority IS 'Streaming: a job''s priority, -100 to 100; higher runs first.';
+
+CREATE DOMAIN job_max_attempts AS integer
+    CONSTRAINT ck_job_max_attempts CHECK (VALUE BETWEEN 1 AND 100);
+COMMENT ON DOMAIN job_max_attempts IS 'Streaming: how many attempts a job may take, 1 to 100.';
+
+CREATE DOMAIN worker_name AS text
+    CONSTRAINT ck_worker_name_length CHECK (char_length(VALUE) BETWEEN 1 AND 200);
+COMMENT ON DOMAIN worker_name IS 'Streaming: the identifier of a worker (host:pid or pod name), 1 to 200 characters.';
+
+CREATE DOMAIN error_text AS text
+    CONSTRAINT ck_error_text_length CHECK (char_length(VALUE) <= 4000);
+COMMENT ON DOMAIN error_text IS 'Streaming: an error message, truncated to 4000 characters.';
+
 CREATE TABLE track_versions (
     id uuid NOT NULL DEFAULT uuidv7(),
     track_id uuid NOT NULL,
     created_by uuid NULL,
-    version_number integer NOT NULL,
-    storage_key text NOT NULL,
-    format text NOT NULL,
-    file_size_bytes bigint NOT NULL,
-    duration_ms integer NULL,
-    changelog text NULL,
+    version_number positive_integer NOT NULL,
+    storage_key storage_key NOT NULL,
+    format audio_format NOT NULL,
+    file_size_bytes non_negative_bigint NOT NULL,
+    duration_ms positive_integer NULL,
+    changelog changelog_text NULL,
     created_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
     updated_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
     deleted_at timestamptz NULL,
@@ -58,13 +100,7 @@ CREATE TABLE track_versions (
     CONSTRAINT fk_track_versions_track_id FOREIGN KEY (track_id)
         REFERENCES tracks (id) ON DELETE CASCADE,
     CONSTRAINT fk_track_versions_created_by FOREIGN KEY (created_by)
-        REFERENCES users (id) ON DELETE SET NULL,
-    CONSTRAINT ck_track_versions_version_number CHECK (version_number > 0),
-    CONSTRAINT ck_track_versions_storage_key_length CHECK (char_length(storage_key) BETWEEN 1 AND 1024),
-    CONSTRAINT ck_track_versions_format CHECK (format IN ('mp3', 'flac', 'wav', 'aac', 'm4a', 'ogg', 'opus', 'aiff')),
-    CONSTRAINT ck_track_versions_file_size_bytes CHECK (file_size_bytes >= 0),
-    CONSTRAINT ck_track_versions_duration_ms CHECK (duration_ms > 0),
-    CONSTRAINT ck_track_versions_changelog_length CHECK (char_length(changelog) <= 2000)
+        REFERENCES users (id) ON DELETE SET NULL
 );
 
 CREATE UNIQUE INDEX uq_track_versions_track_id_version_number
@@ -87,15 +123,15 @@ CREATE TABLE hls_streams (
     id uuid NOT NULL DEFAULT uuidv7(),
     track_id uuid NOT NULL,
     track_version_id uuid NULL,
-    codec text NOT NULL,
-    container text NOT NULL DEFAULT 'fmp4',
-    bitrate_kbps integer NOT NULL,
-    sample_rate_hz integer NULL,
-    channels integer NULL,
-    manifest_key text NOT NULL,
-    segment_duration_ms integer NULL,
-    segment_count integer NULL,
-    status text NOT NULL DEFAULT 'pending',
+    codec hls_codec NOT NULL,
+    container hls_container NOT NULL DEFAULT 'fmp4',
+    bitrate_kbps positive_integer NOT NULL,
+    sample_rate_hz positive_integer NULL,
+    channels channel_count NULL,
+    manifest_key storage_key NOT NULL,
+    segment_duration_ms positive_integer NULL,
+    segment_count non_negative_integer NULL,
+    status rendition_status NOT NULL DEFAULT 'pending',
     created_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
     updated_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
     CONSTRAINT pk_hls_streams PRIMARY KEY (id),
@@ -104,16 +140,7 @@ CREATE TABLE hls_streams (
     CONSTRAINT fk_hls_streams_track_id FOREIGN KEY (track_id)
         REFERENCES tracks (id) ON DELETE CASCADE,
     CONSTRAINT fk_hls_streams_track_version_id FOREIGN KEY (track_version_id)
-        REFERENCES track_versions (id) ON DELETE CASCADE,
-    CONSTRAINT ck_hls_streams_codec CHECK (codec IN ('aac', 'he-aac', 'mp3', 'opus', 'flac', 'alac')),
-    CONSTRAINT ck_hls_streams_container CHECK (container IN ('mpegts', 'fmp4')),
-    CONSTRAINT ck_hls_streams_bitrate_kbps CHECK (bitrate_kbps > 0),
-    CONSTRAINT ck_hls_streams_sample_rate_hz CHECK (sample_rate_hz > 0),
-    CONSTRAINT ck_hls_streams_channels CHECK (channels BETWEEN 1 AND 8),
-    CONSTRAINT ck_hls_streams_manifest_key_length CHECK (char_length(manifest_key) BETWEEN 1 AND 1024),
-    CONSTRAINT ck_hls_streams_segment_duration_ms CHECK (segment_duration_ms > 0),
-    CONSTRAINT ck_hls_streams_segment_count CHECK (segment_count >= 0),
-    CONSTRAINT ck_hls_streams_status CHECK (status IN ('pending', 'processing', 'ready', 'failed'))
+        REFERENCES track_versions (id) ON DELETE CASCADE
 );
 
 CREATE INDEX idx_hls_streams_track_version_id ON hls_streams (track_version_id);
@@ -134,15 +161,15 @@ CREATE TABLE hls_transcode_queue (
     id uuid NOT NULL DEFAULT uuidv7(),
     track_id uuid NOT NULL,
     track_version_id uuid NULL,
-    status text NOT NULL DEFAULT 'queued',
-    priority integer NOT NULL DEFAULT 0,
+    status job_status NOT NULL DEFAULT 'queued',
+    priority job_priority NOT NULL DEFAULT 0,
     attempts integer NOT NULL DEFAULT 0,
-    max_attempts integer NOT NULL DEFAULT 5,
+    max_attempts job_max_attempts NOT NULL DEFAULT 5,
     run_after timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    locked_by text NULL,
+    locked_by worker_name NULL,
     locked_at timestamptz NULL,
     lease_expires_at timestamptz NULL,
-    last_error text NULL,
+    last_error error_text NULL,
     finished_at timestamptz NULL,
     created_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
     updated_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
@@ -151,18 +178,11 @@ CREATE TABLE hls_transcode_queue (
         REFERENCES tracks (id) ON DELETE CASCADE,
     CONSTRAINT fk_hls_transcode_queue_track_version_id FOREIGN KEY (track_version_id)
         REFERENCES track_versions (id) ON DELETE CASCADE,
-    CONSTRAINT ck_hls_transcode_queue_status CHECK (
-        status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')
-    ),
-    CONSTRAINT ck_hls_transcode_queue_priority CHECK (priority BETWEEN -100 AND 100),
     CONSTRAINT ck_hls_transcode_queue_attempts CHECK (attempts >= 0 AND attempts <= max_attempts),
-    CONSTRAINT ck_hls_transcode_queue_max_attempts CHECK (max_attempts BETWEEN 1 AND 100),
-    CONSTRAINT ck_hls_transcode_queue_locked_by_length CHECK (char_length(locked_by) BETWEEN 1 AND 200),
     CONSTRAINT ck_hls_transcode_queue_lease CHECK (
         status <> 'running'
         OR (locked_by IS NOT NULL AND locked_at IS NOT NULL AND lease_expires_at IS NOT NULL)
-    ),
-    CONSTRAINT ck_hls_transcode_queue_last_error_length CHECK (char_length(last_error) <= 4000)
+    )
 );
 
 CREATE INDEX idx_hls_transcode_queue_priority_run_after

@@ -1,6 +1,7 @@
 -- 007_social: Social domain - people around a playlist: collaborators and followers.
 --
--- Creates: playlist_collaborators, playlist_follows (and trg_playlist_collaborators_updated_at).
+-- Creates: playlist_collaborators, playlist_follows (and trg_playlist_collaborators_updated_at),
+-- and the value type collaborator_role (see 001 on value rules as domains).
 --
 -- Why: shared editing of playlists, and following playlists to get their updates.
 --
@@ -26,12 +27,16 @@
 SET LOCAL lock_timeout = '5s';
 SET LOCAL statement_timeout = '60s';
 
+CREATE DOMAIN collaborator_role AS text
+    CONSTRAINT ck_collaborator_role CHECK (VALUE IN ('viewer', 'editor', 'admin'));
+COMMENT ON DOMAIN collaborator_role IS 'Social: what a collaborator may do on a playlist.';
+
 CREATE TABLE playlist_collaborators (
     id uuid NOT NULL DEFAULT uuidv7(),
     playlist_id uuid NOT NULL,
     user_id uuid NOT NULL,
     invited_by uuid NULL,
-    role text NOT NULL DEFAULT 'editor',
+    role collaborator_role NOT NULL DEFAULT 'editor',
     accepted_at timestamptz NULL,
     created_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
     updated_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
@@ -42,8 +47,7 @@ CREATE TABLE playlist_collaborators (
     CONSTRAINT fk_playlist_collaborators_user_id FOREIGN KEY (user_id)
         REFERENCES users (id) ON DELETE CASCADE,
     CONSTRAINT fk_playlist_collaborators_invited_by FOREIGN KEY (invited_by)
-        REFERENCES users (id) ON DELETE SET NULL,
-    CONSTRAINT ck_playlist_collaborators_role CHECK (role IN ('viewer', 'editor', 'admin'))
+        REFERENCES users (id) ON DELETE SET NULL
 );
 
 CREATE UNIQUE INDEX uq_playlist_collaborators_playlist_id_user_id

@@ -1,6 +1,7 @@
 -- 009_platform: Platform domain - the audit trail.
 --
--- Creates: audit_logs.
+-- Creates: audit_logs, and the value types audit_action, entity_type_name, metadata_object (see 001
+-- on value rules as domains).
 --
 -- Why: who did what to which object, for security review and support; append-only.
 --
@@ -13,7 +14,7 @@
 --   * Append-only: created_at only, no updated_at. Rows are never updated by the application
 --     (the only UPDATE is PostgreSQL's own SET NULL on actor_id), so no trigger forbids
 --     updates; enforce it with grants (INSERT/SELECT only for the application role).
---   * metadata is jsonb NOT NULL DEFAULT '{}' and always an object.
+--   * metadata is metadata_object (jsonb, always an object) NOT NULL DEFAULT '{}'.
 --
 -- Hot-path indexes:
 --   * idx_audit_logs_actor_id_created_at - what did this user do, newest first.
@@ -24,23 +25,31 @@
 SET LOCAL lock_timeout = '5s';
 SET LOCAL statement_timeout = '60s';
 
+CREATE DOMAIN audit_action AS text
+    CONSTRAINT ck_audit_action_length CHECK (char_length(VALUE) BETWEEN 1 AND 100);
+COMMENT ON DOMAIN audit_action IS 'Platform: what happened, as a dotted verb (user.login), 1 to 100 characters.';
+
+CREATE DOMAIN entity_type_name AS text
+    CONSTRAINT ck_entity_type_name_length CHECK (char_length(VALUE) BETWEEN 1 AND 64);
+COMMENT ON DOMAIN entity_type_name IS 'Platform: the kind of an object acted upon, normally a table name, 1 to 64 characters.';
+
+CREATE DOMAIN metadata_object AS jsonb
+    CONSTRAINT ck_metadata_object CHECK (jsonb_typeof(VALUE) = 'object');
+COMMENT ON DOMAIN metadata_object IS 'Platform: action details as a JSON object (never an array or a scalar).';
+
 CREATE TABLE audit_logs (
     id uuid NOT NULL DEFAULT uuidv7(),
     actor_id uuid NULL,
-    action text NOT NULL,
-    entity_type text NOT NULL,
+    action audit_action NOT NULL,
+    entity_type entity_type_name NOT NULL,
     entity_id uuid NULL,
-    metadata jsonb NOT NULL DEFAULT '{}',
+    metadata metadata_object NOT NULL DEFAULT '{}',
     ip inet NULL,
-    user_agent text NULL,
+    user_agent user_agent_text NULL,
     created_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
     CONSTRAINT pk_audit_logs PRIMARY KEY (id),
     CONSTRAINT fk_audit_logs_actor_id FOREIGN KEY (actor_id)
-        REFERENCES users (id) ON DELETE SET NULL,
-    CONSTRAINT ck_audit_logs_action_length CHECK (char_length(action) BETWEEN 1 AND 100),
-    CONSTRAINT ck_audit_logs_entity_type_length CHECK (char_length(entity_type) BETWEEN 1 AND 64),
-    CONSTRAINT ck_audit_logs_metadata CHECK (jsonb_typeof(metadata) = 'object'),
-    CONSTRAINT ck_audit_logs_user_agent_length CHECK (char_length(user_agent) <= 1024)
+        REFERENCES users (id) ON DELETE SET NULL
 );
 
 CREATE INDEX idx_audit_logs_actor_id_created_at ON audit_logs (actor_id, created_at DESC);

@@ -28,9 +28,11 @@ source tables to read, and explicit drops, each with a reason:
     [tables.user_roles]
     from = "accounts"                    # a second V1 table from the same source table...
     where = "is_admin"                   # ...from some of its rows (SQL on the source row)
+    [tables.playlist_tracks]
+    order_by = ["playlist_id", "position"]   # the order rows are written in (default: the key)
 
 A mapping file replaces the built-in Lab mapping unless it says `extends = "lab"`; then its
-tables are laid over the Lab's: `from`, `where` and `join` replace the Lab's, `columns` and
+tables are laid over the Lab's: `from`, `where`, `join` and `order_by` replace the Lab's, `columns` and
 `drop` entries are added to (or replace, key by key) the Lab's, `drop_tables` likewise.
 
 A source column has a destination when any V1 table fed by its table reads it, or when one of
@@ -82,6 +84,7 @@ class TableMapping:
     drop: dict[str, str] = field(default_factory=dict)
     where: str | None = None  # a condition on the source rows (one source table feeding several)
     joins: tuple[Join, ...] = ()
+    order_by: tuple[str, ...] = ()  # source columns the rows are copied in order of (default: the key)
 
 
 @dataclass(frozen=True)
@@ -196,7 +199,7 @@ def _is_name(text: str) -> bool:
 
 def _table(shape: _Shape, target: str, body: object) -> tuple[dict[str, Any], TableMapping]:
     path = f"tables.{target}"
-    data = shape.table(body, path, ("from", "where", "join", "columns", "drop"))
+    data = shape.table(body, path, ("from", "where", "join", "columns", "drop", "order_by"))
     source = shape.text(data["from"], f"{path}.from", "a source table name") if "from" in data else target
     condition = shape.text(data["where"], f"{path}.where", "SQL text") if "where" in data else None
     joins = []
@@ -216,7 +219,10 @@ def _table(shape: _Shape, target: str, body: object) -> tuple[dict[str, Any], Ta
         c: shape.reason(r, f"{path}.drop.{c}")
         for c, r in shape.table(data.get("drop", {}), f"{path}.drop").items()
     }
-    return data, TableMapping(target, source, columns, drops, condition, tuple(joins))
+    order_by = data.get("order_by", [])
+    if not isinstance(order_by, list) or not all(isinstance(c, str) and c for c in order_by):
+        raise shape.fail(f"{path}.order_by", "give a list of source column names")
+    return data, TableMapping(target, source, columns, drops, condition, tuple(joins), tuple(order_by))
 
 
 def parse(text: str, name: str) -> Mapping:
@@ -264,6 +270,7 @@ def _extend(base: Mapping, over: Mapping, given: dict[str, dict[str, Any]]) -> M
             source=tm.source if "from" in keys else old.source,
             where=tm.where if "where" in keys else old.where,
             joins=tm.joins if "join" in keys else old.joins,
+            order_by=tm.order_by if "order_by" in keys else old.order_by,
             columns={**old.columns, **tm.columns},
             drop={**old.drop, **tm.drop},
         )

@@ -35,7 +35,7 @@ class TablePlan:
     source: str
     columns: tuple[str, ...]  # V1 columns filled, in SELECT order
     select: sql.Composed  # the source query, each value cast to its V1 type
-    key: tuple[str, ...]  # source key columns (the stream's order)
+    key: tuple[str, ...]  # source columns the stream is ordered by (order_by, then the key)
     reads: frozenset[str]  # source columns the query uses
     # The parts of `select`, to find one row of the stream again (a failing row's key and values).
     values: tuple[sql.Composable, ...]  # per column of `columns`, its cast value
@@ -184,7 +184,9 @@ class _Compiler:
                 continue
             value, reads = compiled
             used |= reads
-            cast = sql.SQL(column.type)  # format_type() output of the V1 catalog
+            # format_type() output of the V1 catalog; a domain's base type, as the source has no
+            # such type (the target's COPY checks the domain's rules).
+            cast = sql.SQL(self.target.base_type(column.type))
             values.append(sql.SQL("({})::{}").format(value, cast))
             selects.append(sql.SQL("{} AS {}").format(values[-1], sql.Identifier(column.name)))
             columns.append(column.name)
@@ -195,6 +197,12 @@ class _Compiler:
             used |= self.reads(src, tm.where, f"tables.{tm.target}.where") or set()
             condition = sql.SQL(tm.where)  # SQL text from the mapping file, written by its author
         key = src.primary_key.columns if src.primary_key else tuple(c.name for c in src.columns[:1])
+        for missing in sorted(set(tm.order_by) - {c.name for c in src.columns}):
+            self.problems.append(f"tables.{tm.target}.order_by: {missing!r} is not a column of {src.name}")
+        # Rows reach the target in this order, so they lie in it on disk: a table read by ranges
+        # of another key (a playlist's entries by position) is best written in that key's order.
+        # The key ends it, so the stream's order is total.
+        key = (*tm.order_by, *(k for k in key if k not in tm.order_by))
         key_refs = tuple(self.ref(src, k) for k in key)
         relation = sql.SQL("FROM {}{}").format(sql.Identifier(self.mapping.source_schema, src.name), joins)
         where = sql.SQL("") if condition is None else sql.SQL(" WHERE ({})").format(condition)
