@@ -38,6 +38,9 @@ CREATE MATERIALIZED VIEW charts AS SELECT id, account_id FROM tracks;
 CREATE UNIQUE INDEX charts_id ON charts (id);
 CREATE UNLOGGED TABLE scratchpad (id integer);
 CREATE TYPE mood AS ENUM ('sad');
+CREATE VIEW track_titles AS SELECT id, title FROM tracks;
+CREATE SCHEMA archive;
+CREATE TABLE archive.old_tracks (id integer);
 ANALYZE accounts, tracks;
 """
 
@@ -102,6 +105,17 @@ CORPUS = [
     ("REFRESH MATERIALIZED VIEW", "REFRESH MATERIALIZED VIEW charts;", "danger"),
     ("REFRESH ... CONCURRENTLY", "REFRESH MATERIALIZED VIEW CONCURRENTLY charts;", "ok"),
     ("SET LOGGED", "ALTER TABLE scratchpad SET LOGGED;", "danger"),
+    ("add column with a CHECK", "ALTER TABLE tracks ADD COLUMN stars integer CHECK (stars > 0);", "danger"),
+    ("add column UNIQUE", "ALTER TABLE tracks ADD COLUMN isrc text UNIQUE;", "danger"),
+    (
+        "NOT VALID then VALIDATE in the same file",
+        "ALTER TABLE tracks ADD CONSTRAINT tracks_plays_check CHECK (plays >= 0) NOT VALID;\n"
+        "ALTER TABLE tracks VALIDATE CONSTRAINT tracks_plays_check;",
+        "danger",
+    ),
+    ("TRUNCATE", "TRUNCATE scratchpad;", "caution"),
+    ("drop a view", "DROP VIEW track_titles;", "caution"),
+    ("drop a schema", "DROP SCHEMA archive CASCADE;", "caution"),
     (
         "new table with its index and a foreign key",
         "CREATE TABLE playlists (id bigint PRIMARY KEY, account_id bigint REFERENCES accounts (id));\n"
@@ -271,6 +285,25 @@ def test_a_statement_that_fails_on_the_copy_is_one_line(target: tuple[str, Serve
     assert proc.returncode == 4
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1
-    assert "2_typo.up.sql:1: fails on a copy of the schema" in lines[0]
+    assert "2_typo.up.sql:1: fails on a scratch copy of the schema" in lines[0]
     assert 'relation "trakcs" does not exist' in lines[0]
+    assert _leftovers(server) == []
+
+
+def test_a_statement_that_changes_the_server_is_refused_not_left_behind(
+    target: tuple[str, Server], tmp_path: Path
+) -> None:
+    url, server = target
+    directory = write_migrations(
+        tmp_path / "m", {"1_base.up.sql": BASE, "2_role.up.sql": "CREATE ROLE veza_plan_probe NOLOGIN;\n"}
+    )
+    proc = run_cli("plan", "--database-url", url, "--migrations", str(directory))
+    assert proc.returncode == 3
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1
+    assert "2_role.up.sql:1:" in lines[0]
+    assert "changes the whole server" in lines[0]
+    assert query(server.admin_url, "SELECT count(*) FROM pg_roles WHERE rolname = 'veza_plan_probe'") == [
+        (0,)
+    ]
     assert _leftovers(server) == []

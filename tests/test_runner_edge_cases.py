@@ -257,3 +257,79 @@ def test_status_json_lists_out_of_order_files(database: str, tmp_path: Path) -> 
     status = json.loads(proc.stdout)
     assert status["out_of_order"] == [{"version": 20240115000000, "name": "20240115000000_likes.up.sql"}]
     assert [m["state"] for m in status["migrations"]] == ["applied", "out of order", "applied"]
+
+
+def test_force_refuses_another_tools_table_before_writing(database: str, tmp_path: Path) -> None:
+    run_sql(
+        database,
+        "CREATE TABLE schema_migrations (version varchar PRIMARY KEY); INSERT INTO schema_migrations VALUES ('1'), ('2')",
+    )
+    proc = run_cli(
+        "force",
+        "none",
+        "--database-url",
+        database,
+        "--migrations",
+        str(write_migrations(tmp_path / "m", TWO)),
+    )
+    assert proc.returncode == 3
+    assert "is not golang-migrate's version table" in one_line_error(proc)
+    assert query(database, "SELECT count(*) FROM schema_migrations") == [(2,)]
+    assert query(database, "SELECT to_regclass('schema_migrations_history')") == [(None,)]
+
+
+def test_golang_migrates_dirty_nil_version_is_read_as_none(database: str, tmp_path: Path) -> None:
+    run_sql(
+        database,
+        "CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL);"
+        "INSERT INTO schema_migrations VALUES (-1, true);",
+    )
+    proc = run_cli(
+        "status", "--database-url", database, "--migrations", str(write_migrations(tmp_path / "m", TWO))
+    )
+    assert proc.returncode == 3
+    line = one_line_error(proc)
+    assert "dirty with no version" in line
+    assert "veza-db force none" in line
+
+
+def test_history_above_the_current_version_is_not_taken_for_later_files(
+    database: str, tmp_path: Path
+) -> None:
+    migrations = write_migrations(tmp_path / "m", {"1_a.up.sql": "SELECT 1;\n", "3_c.up.sql": "SELECT 3;\n"})
+    api.up(database, migrations)
+    # golang-migrate rolls back to 1 (it knows nothing of the history), then a file 2 arrives.
+    run_sql(database, "UPDATE schema_migrations SET version = 1")
+    write_migrations(migrations, {"2_b.up.sql": "CREATE TABLE b (id int);\n"})
+    code, out, err = up(database, migrations)
+    assert code == 0, err
+    assert "2_b.up.sql" in out
+
+
+def test_a_retry_starts_from_a_clean_session(database: str, tmp_path: Path) -> None:
+    import psycopg
+
+    migrations = write_migrations(
+        tmp_path / "m",
+        {
+            "1_t.up.sql": "CREATE TABLE t (id int);\n",
+            "2_p.up.sql": "PREPARE p AS SELECT 1;\nLOCK TABLE t IN ACCESS EXCLUSIVE MODE;\n",
+        },
+    )
+    api.up(database, migrations, to=1)
+    with psycopg.connect(database) as blocker:
+        blocker.execute("SELECT * FROM t").fetchall()
+        proc = run_cli("up", "--ddl-lock-timeout", "200ms", "--retries", "1", "--database-url", database,
+                       "--migrations", str(migrations))  # fmt: skip
+    assert proc.returncode == 3, proc.stderr
+    assert "already exists" not in proc.stderr
+    assert "gave up after 2 attempts" in proc.stderr
+
+
+@pytest.mark.parametrize("text", ["30d", "100us", "0.4ms"])
+def test_lock_timeouts_postgresql_cannot_hold_are_refused(text: str) -> None:
+    from veza_db.errors import UsageError
+    from veza_db.migrate import lockwait
+
+    with pytest.raises(UsageError, match="from 1ms to 24 days"):
+        lockwait.parse_duration(text)

@@ -147,7 +147,7 @@ def status(
     from veza_db import api, db
 
     url = db.resolve(database_url)  # for display; the API reads golang-migrate's options from the URL
-    result = api.status(database_url or url.url, migrations, migrations_table=migrations_table)
+    result = api.status(database_url, migrations, migrations_table=migrations_table)
     if as_json:
         typer.echo(json.dumps({"database": str(url), **result.to_dict()}, indent=2))
     else:

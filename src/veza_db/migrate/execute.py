@@ -167,7 +167,10 @@ def in_transaction(
             script, index, failing, exc, before_commit=len(statements) - 1 - _OPENING
         )
         _roll_back(conn)
-        raise _failure(conn, where, failing, exc) from None
+        failure = _failure(conn, where, failing, exc)
+        if not conn.broken:
+            reset(conn)  # a prepared statement or a sequence's cache survives the rollback
+        raise failure from None
     measured = -1
     for cursor in cursors[-1 - len(bookkeeping) : -1]:
         if cursor.description is not None:

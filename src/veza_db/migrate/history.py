@@ -54,6 +54,10 @@ class VersionTable:
     def __str__(self) -> str:
         return f"{self.schema}.{self.name}"
 
+    def regclass_text(self) -> str:
+        """`"schema"."name"`, quoted as to_regclass() reads it."""
+        return _qualified(self, self.name)
+
     def version_id(self) -> sql.Identifier:
         from psycopg import sql
 
@@ -212,6 +216,8 @@ def read(conn: Conn, table: VersionTable = DEFAULT) -> State:
         sql.SQL("SELECT version, dirty FROM {} ORDER BY version DESC LIMIT 1").format(table.version_id())
     ).fetchone()
     version, dirty = (int(str(row[0])), bool(row[1])) if row else (None, False)
+    if version is not None and version < 0:
+        version = None  # golang-migrate's NilVersion (-1), written with dirty when a down to nothing fails
     history: dict[int, Applied] = {}
     exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (_qualified(table, table.history),))
     if exists.fetchone() == (True,):
@@ -231,10 +237,11 @@ def version_statements(table: VersionTable, version: int | None, *, dirty: bool)
     from psycopg import sql
 
     statements = [sql.SQL("DELETE FROM {}").format(table.version_id())]
-    if version is not None:
+    if version is not None or dirty:
+        # golang-migrate keeps a dirty "nothing applied" as version -1 (its NilVersion).
         statements.append(
             sql.SQL("INSERT INTO {} (version, dirty) VALUES ({}, {})").format(
-                table.version_id(), sql.Literal(version), sql.Literal(dirty)
+                table.version_id(), sql.Literal(-1 if version is None else version), sql.Literal(dirty)
             )
         )
     return statements

@@ -64,7 +64,9 @@ def _holder(conn: psycopg.Connection[tuple[object, ...]], key: int) -> str:
     if row is None:
         return "another session (it was released just now)"
     pid, user, app, addr, started, state = row
+    # Another role's session shows no details without pg_read_all_stats: say what is known.
+    connected = f"connected {started:%Y-%m-%d %H:%M:%S}, " if started is not None else ""
     return (
-        f"pid {pid} (user {user}, application {app or '-'}, from {addr or 'local socket'}, "
-        f"connected {started:%Y-%m-%d %H:%M:%S}, {state})"
+        f"pid {pid} (user {user or 'unknown'}, application {app or '-'}, from {addr or 'local socket'}, "
+        f"{connected}{state or 'state not visible to this role'})"
     )

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     Conn = psycopg.Connection[tuple[object, ...]]
 
 DEFAULT_TIMEOUT_MS = 5000
+_MAX_MS = 2_147_483_647
 DEFAULT_RETRIES = 5
 # PostgreSQL's own time units for settings such as lock_timeout, in milliseconds.
 _UNITS_MS = {"us": 0.001, "ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
@@ -41,7 +42,11 @@ def parse_duration(text: str, option: str = "--ddl-lock-timeout") -> int:
     match = _DURATION.match(text)
     if match is None:
         raise UsageError(f"{option} {text!r} is not a duration; write it with a unit: 500ms, 5s, 1min")
-    return round(float(match["number"]) * _UNITS_MS[match["unit"]])
+    ms = float(match["number"]) * _UNITS_MS[match["unit"]]
+    # lock_timeout is whole milliseconds up to INT_MAX, and 0 means no timeout at all.
+    if ms != 0 and not 1 <= ms <= _MAX_MS:
+        raise UsageError(f"{option} {text!r}: give 0s (no timeout) or from 1ms to 24 days")
+    return round(ms)
 
 
 def pause(attempt: int) -> float:

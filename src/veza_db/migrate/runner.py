@@ -253,6 +253,7 @@ def force(
     if version is not None:
         _version_of_directory(version, migrations, "force")
     with _locked(url, lock_timeout, table) as conn:
+        history.check_table(conn, table)
         history.ensure_tables(conn, table)
         with conn.transaction():
             history.set_version(conn, version, dirty=False, table=table)
@@ -293,15 +294,32 @@ def _apply(
             bookkeeping += [history.forget_sql(table, new_version), history.elapsed_sql()]
         elapsed = _with_retries(conn, script, bookkeeping, waits, status)
         return _step(migration, script, direction, max(elapsed, 0))
-    # Outside a transaction a failure can leave the file half-applied: mark the version dirty
-    # first, as golang-migrate does, so nobody builds on top of it unknowingly.
+    # Outside a transaction a failure can leave the file half-applied: mark the target version
+    # dirty first, as golang-migrate does (its TargetVersion: this file's on up, the previous
+    # one on down), so nobody builds on top of it unknowingly.
+    target = migration.version if direction == "up" else new_version
     with conn.transaction():
-        history.set_version(conn, migration.version, dirty=True, table=table)
+        history.set_version(conn, target, dirty=True, table=table)
     try:
         elapsed = execute.without_transaction(conn, script, lock_timeout_ms=waits.timeout_ms)
     except MigrationFailed as exc:
-        dirty = Status(migration.version, status.head, True, status.migrations, [], [], [], [])
-        raise MigrationFailed(f"{_explained(conn, exc)}; {dirty.recovery}") from None
+        if direction == "up":
+            how = (
+                f"undo its work by hand and run `veza-db force {shown(status.before(migration.version))}`, "
+                f"or finish it and run `veza-db force {migration.version}`"
+            )
+        else:
+            how = (
+                f"finish the rollback by hand and run `veza-db force {shown(new_version)}`, or redo "
+                f"what it undid and run `veza-db force {migration.version}`"
+            )
+        raise MigrationFailed(
+            f"{_explained(conn, exc)}; {script.path.name} stopped part-way and the database is marked "
+            f"dirty: {how}",
+            missing_extension=exc.missing_extension,
+            lock_timeout=exc.lock_timeout,
+            blocker=exc.blocker,
+        ) from None
     with conn.transaction():
         history.set_version(conn, new_version, dirty=False, table=table)
         if direction == "up":

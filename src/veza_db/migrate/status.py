@@ -45,14 +45,21 @@ class Status:
     @property
     def recovery(self) -> str | None:
         """What to do about a dirty database, in one line."""
-        if not self.dirty or self.current is None:
+        if not self.dirty:
             return None
+        if self.current is None:
+            first = self.migrations[0].version if self.migrations else None
+            return (
+                "the database is dirty with no version: a rollback of the first file stopped part-way; "
+                f"finish it by hand and run `veza-db force none`, or redo what it undid and run "
+                f"`veza-db force {shown(first)}`; then run `veza-db up` or `down` again"
+            )
         previous = self.before(self.current)
         return (
             f"version {self.current} is dirty: a migration stopped part-way (a no-transaction file of "
             "veza-db's, or any file golang-migrate ran); make the database match one version by "
-            f"hand, then record it: undo the file's work and run `veza-db force {shown(previous)}`, "
-            f"or finish it and run `veza-db force {self.current}`; then `veza-db up` again"
+            f"hand, then record it: `veza-db force {shown(previous)}` if the file's work is undone, "
+            f"`veza-db force {self.current}` if it is complete; then `veza-db up` again"
         )
 
     def state_of(self, version: int) -> str:
@@ -119,7 +126,8 @@ def read(conn: Conn, migrations: list[discover.Migration], table: VersionTable) 
         if m.version in state.history and state.history[m.version].checksum != m.checksum
     ]
     ran = {v for v, row in state.history.items() if not row.adopted}
-    highest_run = max(state.history, default=None)
+    # Rows above the current version are stale (another tool rolled back past them).
+    highest_run = max((v for v in state.history if current is not None and v <= current), default=None)
     missing = [m for m in applied if m.version not in state.history]
     out_of_order = [m for m in missing if highest_run is not None and m.version < highest_run]
     return Status(

@@ -30,7 +30,7 @@ WHERE c.oid = to_regclass(%s)
 def migrating_as_superuser(conn: Conn, table: VersionTable) -> str | None:
     """A one-line warning when migrations are about to run as a superuser instead of the role
     that owns the version table `table` and has set default privileges in `public`."""
-    row = conn.execute(MIGRATING_AS_SUPERUSER_SQL, (f'"{table.schema}"."{table.name}"',)).fetchone()
+    row = conn.execute(MIGRATING_AS_SUPERUSER_SQL, (table.regclass_text(),)).fetchone()
     if row is None:
         return None
     return (

@@ -29,7 +29,7 @@ _RELATIONS = b"""
 SELECT c.oid::bigint, n.nspname, c.relname, c.relkind::text, c.relfilenode::bigint
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
-  AND n.nspname NOT LIKE 'pg_temp%' AND c.relkind IN ('r', 'p', 'i', 'I', 'm', 't')
+  AND n.nspname NOT LIKE 'pg_temp%' AND c.relkind IN ('r', 'p', 'i', 'I', 'm', 't', 'v')
 """
 _MY_LOCKS = b"""
 SELECT relation::bigint, mode FROM pg_catalog.pg_locks
@@ -47,7 +47,10 @@ WHERE k.contype = 'c' AND k.convalidated AND cardinality(k.conkey) = 1
   AND pg_catalog.pg_get_constraintdef(k.oid) = 'CHECK ((' || quote_ident(a.attname) || ' IS NOT NULL))'
 """
 
-_KIND_NAMES = {"r": "table", "p": "table", "i": "index", "I": "index", "m": "materialized view", "t": "table"}
+_KIND_NAMES = {
+    "r": "table", "p": "table", "t": "table", "i": "index", "I": "index",
+    "m": "materialized view", "v": "view",
+}  # fmt: skip
 
 # Locks of the statements that cannot run in a transaction block, from PostgreSQL's
 # documentation of each: the CONCURRENTLY forms and plain VACUUM block no reads or writes.
@@ -204,8 +207,8 @@ def _execute(conn: Conn, script: Script, statement: Statement) -> None:
         if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             conn.execute(b"ROLLBACK")
         raise DatabaseError(
-            f"{script.path.name}:{statement.line}: fails on a copy of the schema, so it would fail on "
-            f"the target too: {db.explain(exc)}"
+            f"{script.path.name}:{statement.line}: fails on a scratch copy of the schema (on the same "
+            f"server when allowed, else the embedded one): {db.explain(exc)}"
         ) from None
 
 

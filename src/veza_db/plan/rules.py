@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from veza_db.plan.locks import NOTHING
 from veza_db.plan.observe import Observed, Relation
 
 OK, CAUTION, DANGER = "ok", "caution", "danger"
@@ -68,9 +69,19 @@ class _Live:
 
 
 def _rewrites(observed: Observed, live: _Live) -> list[Finding]:
+    from pglast import ast
+
     rewritten = [f"{relation.kind} {relation}" for relation in observed.rewritten if live.has(relation)]
     if not rewritten:
         return []
+    if isinstance(observed.tree, ast.TruncateStmt):  # instant whatever the size: a data loss, not a wait
+        return [
+            Finding(
+                CAUTION,
+                f"empties {', '.join(rewritten)} under ACCESS EXCLUSIVE",
+                "make sure that is intended: the rows are gone once the file commits",
+            )
+        ]
     what = f"rewrites {', '.join(rewritten)} (new relfilenodes) under a lock that blocks the application"
     return [Finding(DANGER, what, _rewrite_pattern(observed.tree))]
 
@@ -85,8 +96,6 @@ def _rewrite_pattern(tree: Any) -> str:  # noqa: PLR0911 - one pattern per state
         return "REFRESH MATERIALIZED VIEW CONCURRENTLY (the view needs a unique index)"
     if isinstance(tree, ast.ReindexStmt):
         return "REINDEX ... CONCURRENTLY, in a file of its own"
-    if isinstance(tree, ast.TruncateStmt):
-        return "TRUNCATE empties the table under ACCESS EXCLUSIVE: make sure that is intended"
     subtypes = (
         {command.subtype for command in tree.cmds or ()} if isinstance(tree, ast.AlterTableStmt) else set()
     )
@@ -126,8 +135,8 @@ def _builds_and_scans(observed: Observed, live: _Live) -> list[Finding]:
     return findings
 
 
-def _alter_command(observed: Observed, table: Relation, command: Any) -> list[Finding]:
-    from pglast.enums import AlterTableType, ConstrType
+def _alter_command(observed: Observed, table: Relation, command: Any) -> list[Finding]:  # noqa: PLR0911 - one per subcommand
+    from pglast.enums import AlterTableType
 
     if command.subtype == AlterTableType.AT_SetNotNull:
         if (table.schema, table.name, command.name) in observed.proven_not_null:
@@ -140,26 +149,59 @@ def _alter_command(observed: Observed, table: Relation, command: Any) -> list[Fi
                 "a later file, then SET NOT NULL (PostgreSQL 12+ then skips the scan)",
             )
         ]
+    if command.subtype == AlterTableType.AT_AddColumn:
+        return [f for c in command.def_.constraints or () for f in _constraint(table, c, "a new column's ")]
+    if command.subtype == AlterTableType.AT_AttachPartition:
+        return [
+            Finding(
+                DANGER,
+                f"attaches partition {command.def_.name.relname} to {table}, scanning it under ACCESS "
+                "EXCLUSIVE to check its bound",
+                "first add to the partition a validated CHECK matching its bound (NOT VALID, then "
+                "VALIDATE in a later file): ATTACH then skips the scan",
+            )
+        ]
+    if command.subtype == AlterTableType.AT_ValidateConstraint:
+        held = [
+            lock for lock in observed.locks if lock.relation.name == table.name and lock.blocks != NOTHING
+        ]
+        if held:
+            return [
+                Finding(
+                    DANGER,
+                    f"validates {command.name} by scanning {table} while the file holds {held[0].mode} on "
+                    "it (taken by an earlier statement), which blocks the application",
+                    "VALIDATE CONSTRAINT in a later file of its own: alone it takes SHARE UPDATE EXCLUSIVE",
+                )
+            ]
+        return []
     if command.subtype != AlterTableType.AT_AddConstraint:
         return []
-    constraint = command.def_
+    return _constraint(table, command.def_, "")
+
+
+def _constraint(table: Relation, constraint: Any, whose: str) -> list[Finding]:
+    """What adding `constraint` to an existing table does: a validating scan or an index build."""
+    from pglast.enums import ConstrType
+
     kind = constraint.contype
     if kind in (ConstrType.CONSTR_CHECK, ConstrType.CONSTR_FOREIGN) and not constraint.skip_validation:
         what = "CHECK" if kind == ConstrType.CONSTR_CHECK else "FOREIGN KEY"
         return [
             Finding(
                 DANGER,
-                f"adds {what} {constraint.conname or ''} and validates it by scanning {table} while "
-                "holding a lock that blocks writes".replace("  ", " "),
+                f"adds {whose}{what} {constraint.conname or ''} and validates it by scanning {table} "
+                "while holding a lock that blocks writes".replace("  ", " "),
                 "ADD CONSTRAINT ... NOT VALID, then VALIDATE CONSTRAINT in a later file (it takes "
                 "SHARE UPDATE EXCLUSIVE, which blocks no reads or writes)",
             )
         ]
-    if kind in (ConstrType.CONSTR_PRIMARY, ConstrType.CONSTR_UNIQUE) and not constraint.indexname:
+    building = (ConstrType.CONSTR_PRIMARY, ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_EXCLUSION)
+    if kind in building and not constraint.indexname:
         return [
             Finding(
                 DANGER,
-                f"adds {constraint.conname or 'a constraint'} by building its index on {table} "
+                f"adds {whose}{constraint.conname or 'constraint'} by building its index on {table} "
                 "without CONCURRENTLY, under ACCESS EXCLUSIVE",
                 "CREATE UNIQUE INDEX CONCURRENTLY in a file of its own, then ADD CONSTRAINT ... USING INDEX",
             )
@@ -197,6 +239,18 @@ def _cautions(observed: Observed, live: _Live) -> list[Finding]:
                     CAUTION,
                     f"drops column {', '.join(dropped)} of {table}: running code that reads it fails",
                     "deploy application code that no longer uses the column first",
+                )
+            ]
+    if isinstance(tree, ast.DropStmt) and tree.removeType == ObjectType.OBJECT_SCHEMA:
+        schemas = {getattr(name, "sval", "") for name in tree.objects or ()}
+        emptied = sorted(str(lock.relation) for lock in observed.locks if lock.relation.schema in schemas)
+        if emptied or any(schema == s for schema, _ in live.on_target for s in schemas):
+            return [
+                Finding(
+                    CAUTION,
+                    f"drops schema {', '.join(sorted(schemas))} and everything in it"
+                    + (f" ({', '.join(emptied)})" if emptied else ""),
+                    "deploy application code that no longer uses it first",
                 )
             ]
     if isinstance(tree, ast.DropStmt) and not tree.concurrent:

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from veza_db import db, dburl
+from veza_db.errors import RefusedError
 from veza_db.migrate import runner
+from veza_db.migrate.discover import Migration
 from veza_db.migrate.history import DEFAULT, VersionTable
 from veza_db.migrate.status import refuse_unsafe
 from veza_db.plan import observe, rules
@@ -27,7 +29,7 @@ SELECT n.nspname, c.relname,
        c.relpages::bigint * current_setting('block_size')::bigint, c.reltuples::bigint
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
-  AND c.relkind IN ('r', 'p', 'i', 'I', 'm', 't')
+  AND c.relkind IN ('r', 'p', 'i', 'I', 'm', 't', 'v')
 """
 
 
@@ -119,9 +121,10 @@ def plan(url: dburl.DatabaseUrl, directory: Path, *, table: VersionTable = DEFAU
         rows = conn.execute(_TARGET_RELATIONS).fetchall()
     sizes = {(str(s), str(n)): Size(int(str(b)), int(str(r))) for s, n, b, r in rows}
     on_target = frozenset(sizes)
+    _refuse_cluster_statements(status.migrations)
     with scratch_database(url, prefix="veza_plan") as (scratch, where):
         if status.current is not None:
-            runner.up(scratch, directory, to=status.current)
+            runner.up(scratch, directory, to=status.current, table=table)
         with db.connect(scratch, autocommit=True) as conn:
             observed = observe.run_pending(conn, status.pending)
     statements = []
@@ -139,3 +142,30 @@ def plan(url: dburl.DatabaseUrl, directory: Path, *, table: VersionTable = DEFAU
         statements=tuple(statements),
         built_on=where,
     )
+
+
+# Statements whose effect reaches past the scratch database, to the whole server: the plan would
+# leave them behind (a role it created would make the real `up` fail).
+_CLUSTER_KINDS = (
+    "CreateRoleStmt", "AlterRoleStmt", "AlterRoleSetStmt", "DropRoleStmt", "GrantRoleStmt",
+    "AlterSystemStmt", "CreatedbStmt", "DropdbStmt", "AlterDatabaseStmt", "AlterDatabaseSetStmt",
+    "CreateTableSpaceStmt", "DropTableSpaceStmt", "AlterTableSpaceOptionsStmt",
+)  # fmt: skip
+
+
+def _refuse_cluster_statements(migrations: list[Migration]) -> None:
+    """RefusedError naming the first statement that changes the server rather than one database."""
+    from pglast.parser import parse_sql
+
+    words = ("ROLE", "USER", "GROUP", "SYSTEM", "DATABASE", "TABLESPACE", "GRANT")
+    for migration in migrations:
+        for statement in migration.up.statements:
+            if not any(word in statement.sql.upper() for word in words):
+                continue
+            kind = type(parse_sql(statement.sql)[0].stmt).__name__
+            if kind in _CLUSTER_KINDS:
+                raise RefusedError(
+                    f"{migration.up.path.name}:{statement.line}: plan copies the schema into a scratch "
+                    f"database, and this statement ({kind.removesuffix('Stmt')}) changes the whole server "
+                    "instead; plan cannot run it without leaving it behind"
+                )
