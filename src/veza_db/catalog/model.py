@@ -190,6 +190,10 @@ class Catalog:
     def _domains_by_name(self) -> dict[str, Domain]:
         return {d.qualified: d for d in self.domains}
 
+    def domain(self, type_: str) -> Domain | None:
+        """The domain a column of type `type_` has, if it is one."""
+        return self._domains_by_name.get(type_)
+
     def base_type(self, type_: str) -> str:
         """The type a column of type `type_` stores: the base type of a domain, else `type_`."""
         domain = self._domains_by_name.get(type_)

@@ -22,7 +22,7 @@ import re
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from veza_db.catalog import expr
 from veza_db.catalog.model import Catalog, Column, Table
@@ -90,7 +90,8 @@ def _text(value: str) -> str:
 
 
 def allowed_values(table: Table, column: str) -> list[str]:
-    """The string constants of the CHECKs that read only `column` (an `IN (...)` list)."""
+    """The string constants of the CHECKs that read only `column` (an `IN (...)` list); a domain's
+    rules count as the column's (see `plain_tables`)."""
     found: list[str] = []
 
     def walk(node: object) -> None:
@@ -170,11 +171,43 @@ class _Entry:
     reads: set[str] = field(default_factory=set)  # source columns read
 
 
+def plain_tables(catalog: Catalog) -> list[Table]:
+    """The catalog's tables with each domain-typed column as its base type and the domain's CHECKs
+    as the table's (`VALUE` read as the column): what a source column is compared with."""
+    import dataclasses
+
+    tables = []
+    for table in catalog.tables:
+        columns, checks = [], list(table.checks)
+        for column in table.columns:
+            domain = catalog.domain(column.type)
+            if domain is None:
+                columns.append(column)
+                continue
+            columns.append(dataclasses.replace(column, type=domain.base_type))
+            for check in domain.checks:
+                tree = _renamed_value(expr.parse(check.expression), column.name)
+                checks.append(dataclasses.replace(check, expression=expr.deparse(tree)))
+        tables.append(dataclasses.replace(table, columns=tuple(columns), checks=tuple(checks)))
+    return tables
+
+
+def _renamed_value(node: Any, column: str) -> Any:
+    """A copy of the expression tree with a domain's `VALUE` read as `column`."""
+    if isinstance(node, dict):
+        if node.get("ColumnRef", {}).get("fields") == [{"String": {"sval": "value"}}]:
+            return {"ColumnRef": {"fields": [{"String": {"sval": column}}]}}
+        return {key: _renamed_value(value, column) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_renamed_value(value, column) for value in node]
+    return node
+
+
 class _Drafter:
     def __init__(self, source: Catalog, target: Catalog, schema: str = "public") -> None:
         self.schema = schema
         self.sources = {t.name: t for t in source.tables if t.schema == schema and t.name not in plan.TOOLING}
-        targets = [t for t in target.tables if t.schema == "public" and t.name not in plan.TOOLING]
+        targets = [t for t in plain_tables(target) if t.schema == "public" and t.name not in plan.TOOLING]
         self.targets = plan.order_by_dependencies(targets)
         self.chosen: dict[str, Table] = {}  # V1 table -> its source table
 
