@@ -9,8 +9,8 @@ Expressions are SQL text (as the model keeps them), read with PostgreSQL's parse
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 from veza_db.catalog import expr
@@ -70,12 +70,23 @@ def calls(text: str) -> set[str]:
     }
 
 
+def _fresh_tree(text: str) -> Json | None:
+    """A tree of the expression of its own, to modify (`expr.parse` shares its trees)."""
+    from pglast.parser import ParseError, parse_sql_json
+
+    try:
+        statement = expr.loads(parse_sql_json(f"SELECT {text}"))["stmts"][0]["stmt"]["SelectStmt"]
+    except (ParseError, expr.TooDeep):
+        return None
+    tree: Json = statement["targetList"][0]["ResTarget"]["val"]
+    return tree
+
+
+@lru_cache(maxsize=4096)  # children repeat their parent's checks: one rewrite for all
 def with_column_renamed(text: str, old: str, new: str) -> str:
     """The expression with its references to column `old` naming `new` instead."""
-    tree = _tree(text)
-    if tree is None or old not in columns(text):
+    if old not in columns(text) or (tree := _fresh_tree(text)) is None:
         return text
-    tree = copy.deepcopy(tree)  # parsed trees are shared: never modify one in place
     for kind, fields in nodes(tree):
         if kind == "ColumnRef" and _column_of(fields) == old:
             fields["fields"][-1]["String"]["sval"] = new
@@ -147,7 +158,7 @@ def _nextval_literal(tree: Json | None) -> Json | None:
 
 def with_sequence(default: str, sequence: str) -> str:
     """The `nextval` default drawing from `sequence` (a qualified name written as SQL) instead."""
-    tree = copy.deepcopy(_tree(default))
+    tree = _fresh_tree(default)
     literal = _nextval_literal(tree)
     if tree is None or literal is None:
         return default
@@ -180,37 +191,44 @@ _FIXED_NAMES = {
 }
 
 
-def figure_name(node: Json) -> tuple[str | None, int]:  # noqa: PLR0911 - one case per expression kind
+def figure_name(node: Json) -> tuple[str | None, int]:
     """The name PostgreSQL gives an expression's result (its FigureColname), and how strongly:
-    2 for a column or function name, 1 for a fallback such as a type name, 0 for none. Index
-    names are built from it: `CREATE INDEX ON t (lower(email))` is `t_lower_idx`."""
+    2 for a column or function name, 1 for a fallback such as a cast's type name, 0 for none.
+    Index names are built from it: `CREATE INDEX ON t (lower(email))` is `t_lower_idx`.
+
+    Casts, COLLATE and CASE are unwrapped in a loop (a hostile text nests them thousands deep):
+    the name is the innermost expression's when it has a strong one, else the fallback of the
+    outermost cast (its type) or CASE (`case`)."""
+    fallback = None
     kind, fields = expr.node_type(node)
+    while kind in ("TypeCast", "CollateClause", "CaseExpr"):
+        if kind == "TypeCast" and fallback is None:
+            fallback = str(fields["typeName"]["names"][-1]["String"]["sval"])
+        elif kind == "CaseExpr" and fallback is None:
+            fallback = "case"
+        inner = fields.get("defresult") if kind == "CaseExpr" else fields.get("arg")
+        if inner is None:
+            return fallback, 1
+        kind, fields = expr.node_type(inner)
+    name = _strong_name(kind, fields)
+    if name is not None:
+        return name, 2
+    return (fallback, 1) if fallback is not None else (None, 0)
+
+
+def _strong_name(kind: str, fields: Json) -> str | None:
+    """The name of an expression that names its result itself: a column, a function call..."""
     if kind == "ColumnRef":
-        name = _column_of(fields)
-        return (name, 2) if name is not None else (None, 0)
+        return _column_of(fields)
     if kind == "FuncCall":
-        return str(fields["funcname"][-1]["String"]["sval"]), 2
-    if kind == "TypeCast":
-        name, strength = figure_name(fields["arg"])
-        if strength <= 1:
-            names = fields["typeName"]["names"]
-            return str(names[-1]["String"]["sval"]), 1
-        return name, strength
-    if kind == "CollateClause":
-        return figure_name(fields["arg"])
+        return str(fields["funcname"][-1]["String"]["sval"])
     if kind == "A_Expr" and fields.get("kind") == "AEXPR_NULLIF":
-        return "nullif", 2
-    if kind == "CaseExpr":
-        name, strength = figure_name(fields["defresult"]) if "defresult" in fields else (None, 0)
-        return (name, strength) if strength > 1 else ("case", 1)
+        return "nullif"
     if kind == "MinMaxExpr":
-        return ("greatest" if fields.get("op") == "IS_GREATEST" else "least"), 2
+        return "greatest" if fields.get("op") == "IS_GREATEST" else "least"
     if kind == "SQLValueFunction":
-        name = _SQL_VALUE_NAMES.get(str(fields.get("op")))
-        return (name, 2) if name else (None, 0)
-    if kind in _FIXED_NAMES:
-        return _FIXED_NAMES[kind], 2
-    return None, 0
+        return _SQL_VALUE_NAMES.get(str(fields.get("op")))
+    return _FIXED_NAMES.get(kind)
 
 
 def index_column_names(keys: list[str | Json]) -> list[str]:

@@ -92,19 +92,27 @@ class AlterStatements(TableStatements):
             if check.name not in table.no_inherit_checks:
                 self._propagate_check(table, check)
 
-    def _propagate_column(self, parent: TableState, name: str) -> None:
-        for child in parent.children():
-            had = name in child.columns
-            self.inherit_column(child, parent.columns[name], parent)
-            if not had:
-                self._propagate_column(child, name)
+    def _propagate_column(self, table: TableState, name: str) -> None:
+        """A column added to `table` reaches its children, and theirs through those that did not
+        have it (a work list: a hostile text nests inheritance thousands deep)."""
+        work = [table]
+        while work:
+            parent = work.pop()
+            for child in parent.children():
+                had = name in child.columns
+                self.inherit_column(child, parent.columns[name], parent)
+                if not had:
+                    work.append(child)
 
-    def _propagate_check(self, parent: TableState, check: CheckConstraint) -> None:
-        for child in parent.children():
-            had = any(c.name == check.name for c in child.checks)
-            self.inherit_check(child, check)
-            if not had:
-                self._propagate_check(child, check)
+    def _propagate_check(self, table: TableState, check: CheckConstraint) -> None:
+        work = [table]
+        while work:
+            parent = work.pop()
+            for child in parent.children():
+                had = any(c.name == check.name for c in child.checks)
+                self.inherit_check(child, check)
+                if not had:
+                    work.append(child)
 
     def _each(self, table: TableState, recurse: bool) -> list[TableState]:
         """The table, and its descendants unless ONLY."""

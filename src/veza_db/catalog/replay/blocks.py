@@ -81,21 +81,27 @@ class DoBlocks(State):
         self._run(function.get("action", {}).get("PLpgSQL_stmt_block", {}).get("body", []), first_line)
 
     def _run(self, body: list[Json], first_line: int) -> None:
-        for item in body:
+        """Follow a block's statements in order; nested blocks are walked with a stack of their
+        own (a hostile block nests thousands deep)."""
+        pending = [iter(body)]
+        while pending:
+            item = next(pending[-1], None)
+            if item is None:
+                pending.pop()
+                continue
             ((kind, fields),) = item.items()
             line = first_line + int(fields.get("lineno", 1)) - 1
             if kind == "PLpgSQL_stmt_execsql":
                 self._execute(str(fields["sqlstmt"]["PLpgSQL_expr"]["query"]), line)
             elif kind == "PLpgSQL_stmt_block":
-                self._run(fields.get("body", []), first_line)
                 # Handlers run only when the block fails, which a replay from scratch assumes not.
                 block = fields.get("exceptions", {}).get("PLpgSQL_exception_block", {})
                 for handler in block.get("exc_list", []):
-                    action = handler["PLpgSQL_exception"].get("action", [])
-                    if self._changes_schema(action):
+                    if self._changes_schema(handler["PLpgSQL_exception"].get("action", [])):
                         self._not_followed_at(
                             line, "DO ... EXCEPTION", "its statements run only when the block fails"
                         )
+                pending.append(iter(fields.get("body", [])))
             elif kind not in _INERT and self._changes_schema(item):
                 what, why = _CONSTRUCTS.get(
                     kind,

@@ -79,9 +79,29 @@ class Dependents(State):
 
     def drop_column(self, table: TableState, name: str, *, recurse: bool = True) -> None:
         """Drop a column with what uses it; children that only inherit it lose it too (with
-        `recurse`, as without ONLY), others keep it as their own."""
-        if table.columns.pop(name, None) is None:
-            return
+        `recurse`, as without ONLY), others keep it as their own. A work list, not recursion: a
+        hostile text nests inheritance thousands deep."""
+        work = [(table, name)]
+        while work:
+            current, column = work.pop()
+            if current.columns.pop(column, None) is None:
+                continue
+            # Generated columns computed from it go too (PostgreSQL asks for CASCADE).
+            work += [(current, other) for other in self._drop_column_users(current, column)]
+            for child in current.children():
+                lineage = child.family()
+                count = lineage.columns.get(column, 0)
+                if count > 1:
+                    lineage.columns[column] = count - 1
+                elif count == 1:
+                    del lineage.columns[column]
+                    if recurse and column in lineage.inherited_only:
+                        work.append((child, column))
+                    lineage.inherited_only.discard(column)  # else kept: now the child's own
+
+    def _drop_column_users(self, table: TableState, name: str) -> list[str]:
+        """Drop what uses the dropped column `name` of `table`; the generated columns computed
+        from it, which go too, are returned."""
         if table.generated:
             table.generated = table.generated - {name}
         self.drop_owned_sequences(table, name)
@@ -105,28 +125,15 @@ class Dependents(State):
         table.checks = [c for c in table.checks if not _mentions(c.expression, name)]
         for index in [i for i in table.indexes if _index_uses(i, name, included.get(i.name, ()))]:
             self.drop_index(table, index)
-        # Generated columns computed from it go too (PostgreSQL asks for CASCADE).
-        for column in list(table.columns.values()):
-            if self._generated(table, column.name) and _mentions(column.default, name):
-                self.drop_column(table, column.name, recurse=recurse)
-        self._uninherit_column(table, name, recurse)
+        return [
+            c.name
+            for c in table.columns.values()
+            if self._generated(table, c.name) and _mentions(c.default, name)
+        ]
 
     @staticmethod
     def _generated(table: TableState, column: str) -> bool:
         return table.generated is not None and column in table.generated
-
-    def _uninherit_column(self, parent: TableState, name: str, recurse: bool) -> None:
-        for child in parent.children():
-            lineage = child.family()
-            count = lineage.columns.get(name, 0)
-            if count > 1:
-                lineage.columns[name] = count - 1
-            elif count == 1:
-                del lineage.columns[name]
-                if recurse and name in lineage.inherited_only:
-                    lineage.inherited_only.discard(name)
-                    self.drop_column(child, name)
-                lineage.inherited_only.discard(name)  # kept: now the child's own column
 
     def drop_index(self, table: TableState, index: Index) -> None:
         table.indexes = [i for i in table.indexes if i is not index]
@@ -152,48 +159,50 @@ class Dependents(State):
             if fk.name == name:
                 table.foreign_keys.remove(fk)
                 return True
-        for check in table.checks:
-            if check.name == name:
-                table.checks.remove(check)
-                self._uninherit_check(table, name, recurse)
-                return True
-        return False
-
-    def _uninherit_check(self, parent: TableState, name: str, recurse: bool) -> None:
-        if name in parent.no_inherit_checks:
-            return
-        for child in parent.children():
-            lineage = child.family()
-            count = lineage.checks.get(name, 0)
-            if count > 1:
-                lineage.checks[name] = count - 1
-            elif count == 1:
-                del lineage.checks[name]
-                if recurse and name in lineage.inherited_only_checks:
+        if not any(c.name == name for c in table.checks):
+            return False
+        work = [table]
+        while work:
+            current = work.pop()
+            current.checks = [c for c in current.checks if c.name != name]
+            if name in current.no_inherit_checks:
+                continue
+            for child in current.children():
+                lineage = child.family()
+                count = lineage.checks.get(name, 0)
+                if count > 1:
+                    lineage.checks[name] = count - 1
+                elif count == 1:
+                    del lineage.checks[name]
+                    if recurse and name in lineage.inherited_only_checks:
+                        work.append(child)
                     lineage.inherited_only_checks.discard(name)
-                    self.drop_constraint(child, name)
-                lineage.inherited_only_checks.discard(name)
+        return True
 
     def drop_table(self, table: TableState) -> None:
-        """Drop a table with its children (PostgreSQL asks for CASCADE), the foreign keys that
-        reference it and the views that read it."""
+        """Drop a table with its descendants (PostgreSQL asks for CASCADE), the foreign keys that
+        reference them and the views that read them."""
         if self.tables.get(table.key) is not table:
             return
-        del self.tables[table.key]
-        self.drop_owned_sequences(table)
-        self.drop_foreign_keys_to(table)
-        if table.lineage is not None:
-            for parent in table.lineage.parents:
-                parent.family().children.remove(table)
-            for child in list(table.lineage.children):
-                self.drop_table(child)
-        self.drop_views_reading(table.key)
+        for victim in [table, *table.descendants()]:
+            self.tables.pop(victim.key, None)
+            self.drop_owned_sequences(victim)
+            self.drop_foreign_keys_to(victim)
+            if victim.lineage is not None:
+                for parent in victim.lineage.parents:
+                    if victim in parent.family().children:
+                        parent.family().children.remove(victim)
+            self.drop_views_reading(victim.key)
         self.forget_index_names()
 
     def drop_view(self, key: Key) -> None:
-        if self.views.pop(key, None) is not None:
-            self.view_sources.pop(key, None)
-            self.drop_views_reading(key)
+        """Drop a view and (CASCADE) the views that read it, and those that read them..."""
+        work = [key]
+        while work:
+            current = work.pop()
+            if self.views.pop(current, None) is not None:
+                self.view_sources.pop(current, None)
+                work += [v for v, sources in self.view_sources.items() if current in sources]
 
     def drop_views_reading(self, key: Key) -> None:
         for view in [v for v, sources in self.view_sources.items() if key in sources]:
@@ -261,6 +270,35 @@ class Dependents(State):
     def renamed_column(self, table: TableState, old: str, new: str) -> None:
         """Column `old` of `table` is now `new`: keys, indexes, checks, generated columns, owned
         sequences and other tables' foreign keys follow; so do the children's copies."""
+        renamed = set()
+        work = [table]
+        while work:
+            current = work.pop()
+            self._column_renamed(current, old, new)
+            renamed.add(current.key)
+            for child in current.children():
+                lineage = child.family()
+                if old in lineage.columns and old in child.columns:
+                    lineage.columns[new] = lineage.columns.pop(old)
+                    if old in lineage.inherited_only:
+                        lineage.inherited_only.discard(old)
+                        lineage.inherited_only.add(new)
+                    work.append(child)
+        # Foreign keys that reference the renamed column, in any table (its own too), in one pass.
+        for other in self.tables.values():
+            if any(
+                (fk.ref_schema, fk.ref_table) in renamed and old in fk.ref_columns
+                for fk in other.foreign_keys
+            ):
+                other.foreign_keys = [
+                    replace(fk, ref_columns=tuple(new if c == old else c for c in fk.ref_columns))
+                    if (fk.ref_schema, fk.ref_table) in renamed
+                    else fk
+                    for fk in other.foreign_keys
+                ]
+
+    def _column_renamed(self, table: TableState, old: str, new: str) -> None:
+        """Column `old` of `table` (only) is now `new`, wherever the model names it."""
         table.columns = {
             (new if name == old else name): (changed(c, name=new) if name == old else c)
             for name, c in table.columns.items()
@@ -292,26 +330,6 @@ class Dependents(State):
         for key, seq in list(self.sequences.items()):
             if key[0] == table.schema and seq.owned_by == (table.name, old):
                 self.sequences[key] = Sequence(seq.schema, seq.name, (table.name, new), seq.where)
-        for other in self.tables.values():
-            if other is not table and any(
-                (fk.ref_schema, fk.ref_table) == table.key and old in fk.ref_columns
-                for fk in other.foreign_keys
-            ):
-                other.foreign_keys = [
-                    fk.__class__(fk.name, fk.columns, fk.ref_schema, fk.ref_table, swap(fk.ref_columns),
-                                 fk.on_delete, fk.on_update, fk.where)
-                    if (fk.ref_schema, fk.ref_table) == table.key
-                    else fk
-                    for fk in other.foreign_keys
-                ]  # fmt: skip
-        for child in table.children():
-            lineage = child.family()
-            if old in lineage.columns:
-                lineage.columns[new] = lineage.columns.pop(old)
-                if old in lineage.inherited_only:
-                    lineage.inherited_only.discard(old)
-                    lineage.inherited_only.add(new)
-                self.renamed_column(child, old, new)
 
     @staticmethod
     def _index_renamed(index: Index, old: str, new: str) -> Index:

@@ -130,19 +130,22 @@ class RenameStatements(Dependents):
             return True
         if not any(c.name == old for c in table.checks):
             return False
-        table.checks = [
-            CheckConstraint(new, c.expression, c.where) if c.name == old else c for c in table.checks
-        ]
-        if old in table.no_inherit_checks:
-            table.no_inherit_checks = (table.no_inherit_checks - {old}) | {new}
-            return True
-        for child in table.children():
-            lineage = child.family()
-            if old in lineage.checks:
-                lineage.checks[new] = lineage.checks.pop(old)
-                if old in lineage.inherited_only_checks:
-                    lineage.inherited_only_checks = (lineage.inherited_only_checks - {old}) | {new}
-                self.rename_constraint(child, old, new)
+        work = [table]
+        while work:  # a check is renamed in the children that inherit it too
+            current = work.pop()
+            current.checks = [
+                CheckConstraint(new, c.expression, c.where) if c.name == old else c for c in current.checks
+            ]
+            if old in current.no_inherit_checks:
+                current.no_inherit_checks = (current.no_inherit_checks - {old}) | {new}
+                continue
+            for child in current.children():
+                lineage = child.family()
+                if old in lineage.checks:
+                    lineage.checks[new] = lineage.checks.pop(old)
+                    if old in lineage.inherited_only_checks:
+                        lineage.inherited_only_checks = (lineage.inherited_only_checks - {old}) | {new}
+                    work.append(child)
         return True
 
     # ---- schemas, functions, types -----------------------------------------------------------
