@@ -261,3 +261,40 @@ def test_a_migrations_directory_names_the_migration_not_followed(tmp_path: Path)
     assert proc.stderr.startswith(
         f"warning: {directory / '002_copy.up.sql'}:3: CREATE TABLE ... AS not followed:"
     )
+
+
+def test_inheritance_and_views_thousands_deep_are_followed() -> None:
+    """A parent's changes walk its descendants, a drop the views on views, without recursion."""
+    depth = 1500
+    sql = "CREATE TABLE t0 (id int, CONSTRAINT c CHECK (id > 0));\n"
+    sql += "".join(f"CREATE TABLE t{i} () INHERITS (t{i - 1});\n" for i in range(1, depth))
+    sql += "CREATE VIEW v0 AS SELECT * FROM t0;\n"
+    sql += "".join(f"CREATE VIEW v{i} AS SELECT * FROM v{i - 1};\n" for i in range(1, depth))
+    sql += "ALTER TABLE t0 ADD COLUMN x int CHECK (x > 0);\nALTER TABLE t0 RENAME COLUMN x TO y;\n"
+    sql += "ALTER TABLE t0 DROP CONSTRAINT c;\n"
+    deepest = sqlfile.load_text(sql, "f.sql").table("public", f"t{depth - 1}")
+    assert deepest is not None
+    assert [c.name for c in deepest.columns] == ["id", "y"]
+    assert [c.name for c in deepest.checks] == ["t0_x_check"]
+    dropped = sqlfile.load_text(sql + "DROP TABLE t0 CASCADE;\n", "f.sql")
+    assert (dropped.tables, dropped.views) == ((), ())
+
+
+def test_expressions_nested_hundreds_deep_are_renamed_and_dropped() -> None:
+    deep = "CASE WHEN v > 0 THEN " * 300 + "1" + " END" * 300
+    catalog = sqlfile.load_text(
+        f"CREATE TABLE t (v int, w int, CONSTRAINT c CHECK (({deep}) > 0));\n"
+        f"CREATE INDEX i ON t (({deep}));\nCREATE INDEX ON t ((w{'::text' * 2000}));\n"
+        "ALTER TABLE t RENAME COLUMN v TO u;\n",
+        "f.sql",
+    )
+    (table,) = catalog.tables
+    assert table.checks[0].expression.count("u > 0") == 300
+    assert [i.name for i in table.indexes] == ["i", "t_w_idx"]
+    assert table.indexes[0].columns[0].count("u > 0") == 300
+    dropped = sqlfile.load_text(
+        f"CREATE TABLE t (v int, CONSTRAINT c CHECK (({deep}) > 0));\nCREATE INDEX i ON t (({deep}));\n"
+        "ALTER TABLE t DROP COLUMN v;\n",
+        "f.sql",
+    )
+    assert (dropped.tables[0].checks, dropped.tables[0].indexes) == ((), ())
