@@ -165,6 +165,21 @@ def test_a_statement_the_model_does_not_follow_is_reported(
     assert unfollowed.message() == f"f.sql:{line}: {kind} not followed: {unfollowed.reason}"
 
 
+def test_a_table_the_model_misses_is_reported_once() -> None:
+    catalog = sqlfile.load_text(
+        _SETUP
+        + "CREATE TABLE public.copy AS SELECT 1 AS id;\n"
+        + "ALTER TABLE public.copy ADD PRIMARY KEY (id);\nCOMMENT ON TABLE public.copy IS 'a copy';\n"
+        + "ALTER TABLE public.plays DETACH PARTITION public.plays_1;\n"
+        + "CREATE INDEX ON public.plays_1 (n);\nDROP TABLE public.copy;\n",
+        "f.sql",
+    )
+    assert [(u.line, u.statement) for u in catalog.unfollowed] == [
+        (3, "CREATE TABLE ... AS"),
+        (6, "ALTER TABLE ... DETACH PARTITION"),
+    ]
+
+
 @pytest.mark.parametrize(
     "statement",
     [

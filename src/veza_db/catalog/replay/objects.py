@@ -215,10 +215,12 @@ class ObjectStatements(AlterStatements):
             self.view_sources[key] = self._sources(node.get("query", {}))
         else:
             self.not_followed("CREATE TABLE ... AS", _NOT_IN_MODEL)
+            self.unmodelled.add(self.qualify(into["rel"]))
 
     def _on_SelectStmt(self, node: Json) -> None:  # noqa: N802
         if node.get("intoClause"):
             self.not_followed("SELECT ... INTO", _NOT_IN_MODEL)
+            self.unmodelled.add(self.qualify(node["intoClause"]["rel"]))
 
     def _on_RuleStmt(self, node: Json) -> None:  # noqa: N802
         # A `_RETURN` rule ON SELECT makes a table a view (how pg_dump before PostgreSQL 16 wrote

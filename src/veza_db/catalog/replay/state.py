@@ -154,6 +154,9 @@ class State:
         # Partitions are described by their parent: their statements change nothing in the model.
         self.partitions: set[Key] = set()
         self.other_indexes: set[Key] = set()  # indexes of partitions and materialized views
+        # Relations a statement not followed created (CREATE TABLE ... AS, DETACH PARTITION): that
+        # statement was reported; what the text does to them later is not reported again.
+        self.unmodelled: set[Key] = set()
         self.sequences: dict[Key, Sequence] = {}
         self.functions: dict[tuple[str, str, str], Function] = {}
         self.views: dict[Key, View] = {}
@@ -214,7 +217,7 @@ class State:
         """Whether a relation of that name exists: table, partition, view, sequence or index."""
         if key in self.tables or key in self.partitions or key in self.views or key in self.sequences:
             return True
-        if key in self.other_indexes:
+        if key in self.other_indexes or key in self.unmodelled:
             return True
         return self.index_owner(key) is not None
 
