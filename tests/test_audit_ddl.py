@@ -171,13 +171,24 @@ def test_a_table_the_model_misses_is_reported_once() -> None:
         + "CREATE TABLE public.copy AS SELECT 1 AS id;\n"
         + "ALTER TABLE public.copy ADD PRIMARY KEY (id);\nCOMMENT ON TABLE public.copy IS 'a copy';\n"
         + "ALTER TABLE public.plays DETACH PARTITION public.plays_1;\n"
-        + "CREATE INDEX ON public.plays_1 (n);\nDROP TABLE public.copy;\n",
+        + "CREATE INDEX ON public.plays_1 (n);\n",
         "f.sql",
     )
     assert [(u.line, u.statement) for u in catalog.unfollowed] == [
         (3, "CREATE TABLE ... AS"),
         (6, "ALTER TABLE ... DETACH PARTITION"),
     ]
+
+
+def test_a_staging_table_the_model_misses_is_not_reported_once_dropped() -> None:
+    catalog = sqlfile.load_text(
+        _SETUP
+        + "CREATE TABLE public.staging AS SELECT 1 AS id;\nALTER TABLE public.staging RENAME TO staged;\n"
+        + "ALTER TABLE public.plays DETACH PARTITION public.plays_1;\n"
+        + "DROP TABLE public.staged, public.plays_1;\n",
+        "f.sql",
+    )
+    assert catalog.unfollowed == ()
 
 
 @pytest.mark.parametrize(

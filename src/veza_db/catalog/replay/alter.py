@@ -208,8 +208,8 @@ class AlterStatements(TableStatements):
     def _detach_partition(self, table: TableState, cmd: Json, recurse: bool, pending: Pending) -> None:
         key = self.qualify(cmd["def"]["PartitionCmd"]["name"])
         self.partitions.discard(key)
-        self.unmodelled.add(key)
-        self.not_followed(
+        self.not_modelled(
+            key,
             "ALTER TABLE ... DETACH PARTITION",
             f"{key[0]}.{key[1]} becomes a table of its own, which is not in the model",
         )

@@ -64,7 +64,7 @@ class DropStatements(Dependents):
             self.drop_table(table)
         elif key in self.partitions:
             self.partitions.discard(key)
-        elif not missing_ok:
+        elif not self.dropped_unmodelled(key) and not missing_ok:
             self.missing("DROP TABLE", "table", key)
 
     def _drop_index_named(self, key: Key, missing_ok: bool) -> None:
@@ -132,5 +132,7 @@ class DropStatements(Dependents):
             self.drop_sequence(key)
         self.partitions = {k for k in self.partitions if k[0] != name}
         self.other_indexes = {k for k in self.other_indexes if k[0] != name}
+        for key in [k for k in self.unmodelled if k[0] == name]:
+            self.dropped_unmodelled(key)
         self.functions = {k: f for k, f in self.functions.items() if k[0] != name}
         self.types = {k for k in self.types if k[0] != name}

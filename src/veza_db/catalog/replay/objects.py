@@ -214,13 +214,11 @@ class ObjectStatements(AlterStatements):
             self.views[key] = View(key[0], key[1], True, self.where(into["rel"].get("location")))
             self.view_sources[key] = self._sources(node.get("query", {}))
         else:
-            self.not_followed("CREATE TABLE ... AS", _NOT_IN_MODEL)
-            self.unmodelled.add(self.qualify(into["rel"]))
+            self.not_modelled(self.qualify(into["rel"]), "CREATE TABLE ... AS", _NOT_IN_MODEL)
 
     def _on_SelectStmt(self, node: Json) -> None:  # noqa: N802
         if node.get("intoClause"):
-            self.not_followed("SELECT ... INTO", _NOT_IN_MODEL)
-            self.unmodelled.add(self.qualify(node["intoClause"]["rel"]))
+            self.not_modelled(self.qualify(node["intoClause"]["rel"]), "SELECT ... INTO", _NOT_IN_MODEL)
 
     def _on_RuleStmt(self, node: Json) -> None:  # noqa: N802
         # A `_RETURN` rule ON SELECT makes a table a view (how pg_dump before PostgreSQL 16 wrote

@@ -97,6 +97,8 @@ class RenameStatements(Dependents):
         elif key in self.other_indexes:
             self.other_indexes.discard(key)
             self.other_indexes.add(new)
+        elif key in self.unmodelled:
+            self.unmodelled[new] = self.unmodelled.pop(key)
         elif (owner := self.index_owner(key)) is not None and key[0] == new[0]:
             self.renamed_index(owner, key[1], new[1])
         elif not missing_ok:
@@ -166,6 +168,7 @@ class RenameStatements(Dependents):
         self.partitions = {(new, k[1]) if k[0] == old else k for k in self.partitions}
         self.types = {(new, k[1]) if k[0] == old else k for k in self.types}
         self.other_indexes = {(new, k[1]) if k[0] == old else k for k in self.other_indexes}
+        self.unmodelled = {((new, k[1]) if k[0] == old else k): u for k, u in self.unmodelled.items()}
         self.functions = {
             ((new, k[1], k[2]) if k[0] == old else k): (
                 Function(new, f.name, f.arguments, f.definition, f.where) if k[0] == old else f

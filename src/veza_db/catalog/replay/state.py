@@ -154,9 +154,10 @@ class State:
         # Partitions are described by their parent: their statements change nothing in the model.
         self.partitions: set[Key] = set()
         self.other_indexes: set[Key] = set()  # indexes of partitions and materialized views
-        # Relations a statement not followed created (CREATE TABLE ... AS, DETACH PARTITION): that
-        # statement was reported; what the text does to them later is not reported again.
-        self.unmodelled: set[Key] = set()
+        # Relations a statement not followed created (CREATE TABLE ... AS, DETACH PARTITION), with
+        # that statement's report: what the text does to them later is not reported again, and
+        # when it drops them the model is right again (a staging table), so the report goes.
+        self.unmodelled: dict[Key, Unfollowed] = {}
         self.sequences: dict[Key, Sequence] = {}
         self.functions: dict[tuple[str, str, str], Function] = {}
         self.views: dict[Key, View] = {}
@@ -182,6 +183,20 @@ class State:
     def not_followed(self, statement: str, reason: str) -> None:
         """Record that the current statement changes the schema in a way the model misses."""
         self.unfollowed.append(Unfollowed(self.file, self._line(self._stmt_location), statement, reason))
+
+    def not_modelled(self, key: Key, statement: str, reason: str) -> None:
+        """Report a statement that creates the relation `key` the model cannot hold."""
+        self.not_followed(statement, reason)
+        self.unmodelled[key] = self.unfollowed[-1]
+
+    def dropped_unmodelled(self, key: Key) -> bool:
+        """A relation the model could not hold is dropped: its report goes. False if unknown."""
+        report = self.unmodelled.pop(key, None)
+        if report is None:
+            return False
+        if report in self.unfollowed:
+            self.unfollowed.remove(report)
+        return True
 
     def missing(self, statement: str, kind: str, key: Key) -> None:
         """The statement changes a relation the text never created: the model cannot follow it."""
