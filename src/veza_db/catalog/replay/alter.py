@@ -45,29 +45,28 @@ class AlterStatements(TableStatements):
     def _on_AlterTableStmt(self, node: Json) -> None:  # noqa: N802 - named after the node
         if node.get("objtype", "OBJECT_TABLE") not in ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE"):
             return  # ALTER INDEX, SEQUENCE, VIEW, MATERIALIZED VIEW, TYPE: nothing the model holds
+        commands = [
+            (subtype, c["AlterTableCmd"])
+            for c in node.get("cmds", ())
+            if (subtype := c["AlterTableCmd"].get("subtype")) not in INERT_SUBCOMMANDS
+        ]
+        if not commands:
+            return  # OWNER TO and the like: a dump has one per table
         relation = node["relation"]
         key = self.qualify(relation)
-        commands = [c["AlterTableCmd"] for c in node.get("cmds", [])]
         table = self.tables.get(key)
         if table is None:
-            if not node.get("missing_ok") and any(
-                c.get("subtype") not in INERT_SUBCOMMANDS for c in commands
-            ):
+            if not node.get("missing_ok"):
                 self.missing("ALTER TABLE", "table", key)
             return
         recurse = bool(relation.get("inh"))  # false with ONLY
+        if len(commands) == 1:
+            # Nearly every ALTER TABLE of a dump (a key, a default): nothing to order or merge.
+            self._alter(table, *commands[0], recurse, None)
+            return
         pending = Pending()  # foreign keys wait for the end of the statement
-        for command in commands:
-            subtype = str(command.get("subtype"))
-            if subtype in INERT_SUBCOMMANDS:
-                continue
-            handler = _SUBCOMMANDS.get(subtype)
-            if handler is None:
-                self.not_followed(
-                    f"ALTER TABLE ... {subcommand_words(subtype)}", "the model does not follow this change"
-                )
-                continue
-            handler(self, table, command, recurse, pending)
+        for subtype, command in commands:
+            self._alter(table, subtype, command, recurse, pending)
             if pending.keys:
                 # PostgreSQL merges identical keys within a subcommand (ADD COLUMN x int PRIMARY
                 # KEY UNIQUE), not across subcommands.
@@ -76,14 +75,30 @@ class AlterStatements(TableStatements):
         for constraint, column in pending.foreign_keys:
             self.add_foreign_key(table, constraint, column)
 
+    def _alter(
+        self, table: TableState, subtype: str, command: Json, recurse: bool, pending: Pending | None
+    ) -> None:
+        """Apply one subcommand; with `pending`, its keys and foreign keys wait there (the
+        statement has several subcommands), else they are created at once."""
+        handler = _SUBCOMMANDS.get(subtype)
+        if handler is None:
+            self.not_followed(
+                f"ALTER TABLE ... {subcommand_words(subtype)}", "the model does not follow this change"
+            )
+        else:
+            handler(self, table, command, recurse, pending)
+
     # ---- columns -----------------------------------------------------------------------------
 
-    def _add_column(self, table: TableState, cmd: Json, recurse: bool, pending: Pending) -> None:
+    def _add_column(self, table: TableState, cmd: Json, recurse: bool, pending: Pending | None) -> None:
         definition = cmd["def"]["ColumnDef"]
         if cmd.get("missing_ok") and definition["colname"] in table.columns:
             return  # ADD COLUMN IF NOT EXISTS, and it exists
         checks = len(table.checks)
-        column = self.add_column(table, definition, pending)
+        own = Pending() if pending is None else pending  # a column's keys are merged among them
+        column = self.add_column(table, definition, own)
+        if own is not pending:
+            self.create_keys(table, own)
         if column is None:
             return
         # PostgreSQL adds the column to the children even with ONLY (or refuses the statement).
@@ -120,34 +135,37 @@ class AlterStatements(TableStatements):
             return [table]  # nearly every table of a dump: no inheritance
         return [table, *table.descendants()]
 
-    def _drop_column(self, table: TableState, cmd: Json, recurse: bool, pending: Pending) -> None:
+    def _drop_column(self, table: TableState, cmd: Json, recurse: bool, pending: Pending | None) -> None:
         self.drop_column(table, str(cmd["name"]), recurse=recurse)
 
-    def _column_default(self, table: TableState, cmd: Json, recurse: bool, pending: Pending) -> None:
+    def _column_default(self, table: TableState, cmd: Json, recurse: bool, pending: Pending | None) -> None:
         definition = cmd.get("def")
         default = default_of(definition) if definition else None
+        if table.lineage is None:  # a dump's ten thousand `ALTER TABLE ONLY t ALTER COLUMN ... SET DEFAULT`
+            self.set_column(table, str(cmd["name"]), default=default)
+            return
         for each in self._each(table, recurse):
             self.set_column(each, str(cmd["name"]), default=default)
 
-    def _drop_not_null(self, table: TableState, cmd: Json, recurse: bool, pending: Pending) -> None:
+    def _drop_not_null(self, table: TableState, cmd: Json, recurse: bool, pending: Pending | None) -> None:
         for each in self._each(table, recurse):
             self.set_column(each, str(cmd["name"]), nullable=True)
 
-    def _set_not_null(self, table: TableState, cmd: Json, recurse: bool, pending: Pending) -> None:
+    def _set_not_null(self, table: TableState, cmd: Json, recurse: bool, pending: Pending | None) -> None:
         for each in self._each(table, recurse):
             self.set_column(each, str(cmd["name"]), nullable=False)
 
-    def _column_type(self, table: TableState, cmd: Json, recurse: bool, pending: Pending) -> None:
+    def _column_type(self, table: TableState, cmd: Json, recurse: bool, pending: Pending | None) -> None:
         type_name = self.format_type(cmd["def"]["ColumnDef"]["typeName"])
         for each in self._each(table, True):  # a parent's column type changes in every child
             self.set_column(each, str(cmd["name"]), type=type_name)
 
-    def _set_expression(self, table: TableState, cmd: Json, recurse: bool, pending: Pending) -> None:
+    def _set_expression(self, table: TableState, cmd: Json, recurse: bool, pending: Pending | None) -> None:
         expression = expr.deparse_expression(cmd["def"])
         for each in self._each(table, recurse):
             self.set_column(each, str(cmd["name"]), default=expression)
 
-    def _drop_expression(self, table: TableState, cmd: Json, recurse: bool, pending: Pending) -> None:
+    def _drop_expression(self, table: TableState, cmd: Json, recurse: bool, pending: Pending | None) -> None:
         name = str(cmd["name"])
         for each in self._each(table, recurse):
             if self._generated(each, name):
@@ -156,24 +174,24 @@ class AlterStatements(TableStatements):
 
     # ---- identity ----------------------------------------------------------------------------
 
-    def _add_identity(self, table: TableState, cmd: Json, recurse: bool, pending: Pending) -> None:
+    def _add_identity(self, table: TableState, cmd: Json, recurse: bool, pending: Pending | None) -> None:
         self.add_constraint(table, cmd["def"]["Constraint"], column=str(cmd["name"]))
 
-    def _set_identity(self, table: TableState, cmd: Json, recurse: bool, pending: Pending) -> None:
+    def _set_identity(self, table: TableState, cmd: Json, recurse: bool, pending: Pending | None) -> None:
         for option in cmd.get("def", {}).get("List", {}).get("items", []):
             d = option["DefElem"]
             if d.get("defname") == "generated":
                 when = "always" if d["arg"]["Integer"].get("ival") == ord("a") else "by default"
                 self.set_column(table, str(cmd["name"]), identity=when)
 
-    def _drop_identity(self, table: TableState, cmd: Json, recurse: bool, pending: Pending) -> None:
+    def _drop_identity(self, table: TableState, cmd: Json, recurse: bool, pending: Pending | None) -> None:
         name = str(cmd["name"])
         self.set_column(table, name, identity=None)
         self.drop_owned_sequences(table, name)
 
     # ---- constraints -------------------------------------------------------------------------
 
-    def _add_constraint(self, table: TableState, cmd: Json, recurse: bool, pending: Pending) -> None:
+    def _add_constraint(self, table: TableState, cmd: Json, recurse: bool, pending: Pending | None) -> None:
         node = cmd["def"]["Constraint"]
         kind = node["contype"]
         if kind == "CONSTR_CHECK":
@@ -186,7 +204,7 @@ class AlterStatements(TableStatements):
         else:
             self.add_constraint(table, node, pending=pending)
 
-    def _drop_constraint(self, table: TableState, cmd: Json, recurse: bool, pending: Pending) -> None:
+    def _drop_constraint(self, table: TableState, cmd: Json, recurse: bool, pending: Pending | None) -> None:
         name = str(cmd["name"])
         if not self.drop_constraint(table, name, recurse=recurse) and not cmd.get("missing_ok"):
             # PostgreSQL 18's NOT NULL constraints and exclusion constraints have names the
@@ -198,14 +216,14 @@ class AlterStatements(TableStatements):
 
     # ---- partitions and inheritance ----------------------------------------------------------
 
-    def _attach_partition(self, table: TableState, cmd: Json, recurse: bool, pending: Pending) -> None:
+    def _attach_partition(self, table: TableState, cmd: Json, recurse: bool, pending: Pending | None) -> None:
         # A partition: its parent describes it (as when created with PARTITION OF).
         key = self.qualify(cmd["def"]["PartitionCmd"]["name"])
         self.tables.pop(key, None)
         self.partitions.add(key)
         self.forget_index_names()
 
-    def _detach_partition(self, table: TableState, cmd: Json, recurse: bool, pending: Pending) -> None:
+    def _detach_partition(self, table: TableState, cmd: Json, recurse: bool, pending: Pending | None) -> None:
         key = self.qualify(cmd["def"]["PartitionCmd"]["name"])
         self.partitions.discard(key)
         self.not_modelled(
@@ -214,16 +232,16 @@ class AlterStatements(TableStatements):
             f"{key[0]}.{key[1]} becomes a table of its own, which is not in the model",
         )
 
-    def _add_inherit(self, table: TableState, cmd: Json, recurse: bool, pending: Pending) -> None:
+    def _add_inherit(self, table: TableState, cmd: Json, recurse: bool, pending: Pending | None) -> None:
         self.inherit_from(table, cmd["def"]["RangeVar"], "ALTER TABLE ... INHERIT")
 
-    def _drop_inherit(self, table: TableState, cmd: Json, recurse: bool, pending: Pending) -> None:
+    def _drop_inherit(self, table: TableState, cmd: Json, recurse: bool, pending: Pending | None) -> None:
         parent = self.tables.get(self.qualify(cmd["def"]["RangeVar"]))
         if parent is not None:
             self.disinherit(table, parent)
 
 
-_Subcommand = Callable[[AlterStatements, TableState, Json, bool, Pending], None]
+_Subcommand = Callable[[AlterStatements, TableState, Json, bool, Pending | None], None]
 _SUBCOMMANDS: dict[str, _Subcommand] = {
     "AT_AddColumn": AlterStatements._add_column,
     "AT_DropColumn": AlterStatements._drop_column,

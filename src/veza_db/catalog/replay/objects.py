@@ -31,30 +31,29 @@ class ObjectStatements(AlterStatements):
     # ---- types -------------------------------------------------------------------------------
 
     def _on_CreateEnumStmt(self, node: Json) -> None:  # noqa: N802
-        self.types.add(self.key_of(self.names(node["typeName"])))
+        self.new_type(self.key_of(self.names(node["typeName"])))
 
     def _on_CreateDomainStmt(self, node: Json) -> None:  # noqa: N802
-        self.types.add(self.key_of(self.names(node["domainname"])))
+        self.new_type(self.key_of(self.names(node["domainname"])))
 
     def _on_CompositeTypeStmt(self, node: Json) -> None:  # noqa: N802
-        self.types.add(self.qualify(node["typevar"]))
+        self.new_type(self.qualify(node["typevar"]))
 
     def _on_CreateRangeStmt(self, node: Json) -> None:  # noqa: N802
         schema, name = self.key_of(self.names(node["typeName"]))
-        self.types.add((schema, name))
+        self.new_type((schema, name))
         # Its multirange type: named by the statement, or after the range type.
         multirange = name.replace("range", "multirange") if "range" in name else f"{name}_multirange"
         for param in node.get("params", []):
             option = param["DefElem"]
             if option.get("defname") == "multirange_type_name":
                 schema, multirange = self.key_of(typenames.name_parts(option["arg"]["TypeName"]))
-        self.types.add((schema, multirange))
+        self.new_type((schema, multirange))
 
     def _on_DefineStmt(self, node: Json) -> None:  # noqa: N802
-        if (
-            node.get("kind") == "OBJECT_TYPE"
-        ):  # a base type (or its shell); aggregates, operators...: not held
-            self.types.add(self.key_of(self.names(node.get("defnames", []))))
+        # A base type (or its shell); aggregates, operators...: nothing the model holds.
+        if node.get("kind") == "OBJECT_TYPE":
+            self.new_type(self.key_of(self.names(node.get("defnames", []))))
 
     # ---- indexes -----------------------------------------------------------------------------
 

@@ -87,6 +87,7 @@ class RenameStatements(Dependents):
         if (table := self.tables.get(key)) is not None:
             table.schema, table.name = new
             self.moved_table(table, key)
+            self.type_names.add(new[1])
         elif key in self.views:
             self.moved_view(key, new)
         elif key in self.sequences:
@@ -211,7 +212,8 @@ class RenameStatements(Dependents):
         if old[0] == self.default_schema:
             spellings[plain_old] = plain_new
         if old in self.types:
-            self.types = (self.types - {old}) | {new}
+            self.types.discard(old)
+            self.new_type(new)
 
         def renamed(type_name: str) -> str:
             base, array = (type_name[:-2], "[]") if type_name.endswith("[]") else (type_name, "")

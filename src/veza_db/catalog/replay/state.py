@@ -85,30 +85,34 @@ class Lineage:
     inherited_only_checks: set[str] = field(default_factory=set)
 
 
-@dataclass(eq=False)
 class TableState:
-    """A table being built (frozen into a `model.Table` at the end)."""
+    """A table being built (frozen into a `model.Table` at the end). A plain class with slots: a
+    dump builds ten thousand of them, and a dataclass with default factories costs twice as much."""
 
-    schema: str
-    name: str
-    where: Location | None
-    columns: dict[str, Column] = field(default_factory=dict)
-    primary_key: PrimaryKey | None = None
-    uniques: list[UniqueConstraint] = field(default_factory=list)
-    foreign_keys: list[ForeignKey] = field(default_factory=list)
-    checks: list[CheckConstraint] = field(default_factory=list)
-    indexes: list[Index] = field(default_factory=list)
-    triggers: list[Trigger] = field(default_factory=list)
-    comment: str | None = None
-    foreign: bool = False
-    lineage: Lineage | None = None
-    # What children do not inherit: CHECK ... NO INHERIT, and (PostgreSQL 18) NOT NULL NO INHERIT.
-    no_inherit_checks: frozenset[str] = frozenset()
-    no_inherit_not_null: frozenset[str] = frozenset()
-    # INCLUDE columns of indexes that have some: dropping one of them drops the index.
-    included: dict[str, tuple[str, ...]] | None = None
-    # Generated columns (their expression is the column's default in the model).
-    generated: frozenset[str] | None = None
+    __slots__ = (
+        "checks", "columns", "comment", "foreign", "foreign_keys", "generated", "included", "indexes",
+        "lineage", "name", "no_inherit_checks", "no_inherit_not_null", "primary_key", "schema",
+        "triggers", "uniques", "where",
+    )  # fmt: skip
+
+    def __init__(self, schema: str, name: str, where: Location | None, *, foreign: bool = False) -> None:
+        self.schema, self.name, self.where, self.foreign = schema, name, where, foreign
+        self.columns: dict[str, Column] = {}
+        self.primary_key: PrimaryKey | None = None
+        self.uniques: list[UniqueConstraint] = []
+        self.foreign_keys: list[ForeignKey] = []
+        self.checks: list[CheckConstraint] = []
+        self.indexes: list[Index] = []
+        self.triggers: list[Trigger] = []
+        self.comment: str | None = None
+        self.lineage: Lineage | None = None
+        # What children do not inherit: CHECK ... NO INHERIT, and (PostgreSQL 18) NOT NULL NO INHERIT.
+        self.no_inherit_checks: frozenset[str] = frozenset()
+        self.no_inherit_not_null: frozenset[str] = frozenset()
+        # INCLUDE columns of indexes that have some: dropping one of them drops the index.
+        self.included: dict[str, tuple[str, ...]] | None = None
+        # Generated columns (their expression is the column's default in the model).
+        self.generated: frozenset[str] | None = None
 
     @property
     def key(self) -> Key:
@@ -165,6 +169,9 @@ class State:
         # Types the text creates (enums, domains, composite, range and base types): a column of one
         # named without its schema is of the type in the schema unqualified names go to.
         self.types: set[Key] = set()
+        # Bare names of those types and of tables (row types): a cheap first test for a column's
+        # type, which is most often a built-in one. Never shrinks: only a first test.
+        self.type_names: set[str] = set()
         self.schemas: set[str] = {"public"}
         self.default_schema = "public"
         self.unfollowed: list[Unfollowed] = []
@@ -215,11 +222,16 @@ class State:
         """(schema, name) of a possibly qualified name given as its parts."""
         return (names[-2], names[-1]) if len(names) > 1 else (self.default_schema, names[-1])
 
+    def new_type(self, key: Key) -> None:
+        """A type the text creates (an enum, a domain, a composite, range or base type)."""
+        self.types.add(key)
+        self.type_names.add(key[1])
+
     def format_type(self, type_name: Json) -> str:
         """A parsed type's name as the database prints it: `format_type()`'s spelling, with the
         schema of a type this text created (or a table's row type) when it is named without one."""
         names = type_name["names"]
-        if len(names) == 1:
+        if len(names) == 1 and names[0]["String"]["sval"] in self.type_names:
             key = (self.default_schema, str(names[0]["String"]["sval"]))
             if key in self.types or key in self.tables:
                 return typenames.format_type({**type_name, "names": [{"String": {"sval": key[0]}}, *names]})

@@ -4,7 +4,6 @@ and LIKE, and the names it chooses for what is not named."""
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
 
 from veza_db.catalog import expr, references, typenames
 from veza_db.catalog.model import (
@@ -26,15 +25,17 @@ _LIKE_COMMENTS, _LIKE_CONSTRAINTS, _LIKE_DEFAULTS = 1, 4, 8
 _LIKE_GENERATED, _LIKE_IDENTITY, _LIKE_INDEXES = 16, 32, 64
 
 
-@dataclass
 class Pending:
     """The key constraints and foreign keys of one statement. PostgreSQL creates them once the
     columns and checks exist, the primary key first, and keeps one of identical keys (a column
     declared `PRIMARY KEY UNIQUE` has only its primary key)."""
 
-    keys: list[tuple[Json, str | None]] = field(default_factory=list)  # (Constraint, its column)
-    foreign_keys: list[tuple[Json, str | None]] = field(default_factory=list)
-    likes: list[TableState] = field(default_factory=list)  # LIKE ... INCLUDING INDEXES sources
+    __slots__ = ("foreign_keys", "keys", "likes")
+
+    def __init__(self) -> None:
+        self.keys: list[tuple[Json, str | None]] = []  # (Constraint, the column it is declared on)
+        self.foreign_keys: list[tuple[Json, str | None]] = []
+        self.likes: list[TableState] = []  # LIKE ... INCLUDING INDEXES sources
 
 
 def _same_index(a: tuple[Json, list[str]], b: tuple[Json, list[str]]) -> bool:
@@ -71,6 +72,7 @@ class TableStatements(Dependents):
         self.schemas.add(key[0])
         table = TableState(key[0], key[1], self.where(node["relation"].get("location")), foreign=foreign)
         self.tables[key] = table
+        self.type_names.add(key[1])  # its row type
         for parent in node.get("inhRelations", ()):
             self.inherit_from(table, parent["RangeVar"], "CREATE TABLE ... INHERITS")
         pending = Pending()
@@ -82,15 +84,17 @@ class TableStatements(Dependents):
                 self.add_constraint(table, inner, pending=pending)
             elif kind == "TableLikeClause":
                 self.copy_like(table, inner, pending)
-        self.create_keys(table, pending)
+        if pending.keys or pending.foreign_keys or pending.likes:  # a dump adds them later
+            self.create_keys(table, pending)
 
     # ---- columns -----------------------------------------------------------------------------
 
     def add_column(self, table: TableState, node: Json, pending: Pending) -> Column | None:  # noqa: PLR0912 - one branch per column constraint
         """Add a column (merged with an inherited one of the same name, as PostgreSQL does)."""
         name = sys.intern(node["colname"])  # shared: the same names come back table after table
-        type_name = node.get("typeName")
-        if type_name is None:
+        try:
+            type_name = node["typeName"]
+        except KeyError:
             return None  # `column WITH OPTIONS` of a typed table: its type's column, not modelled
         where = self.where(node.get("location"))
         nullable, default, identity, generated = True, None, None, False
@@ -107,7 +111,7 @@ class TableStatements(Dependents):
             kind = inner["contype"]
             if kind == "CONSTR_NOTNULL":
                 nullable = False
-                if inner.get("is_no_inherit"):
+                if "is_no_inherit" in inner:
                     table.no_inherit_not_null |= {name}
             elif kind == "CONSTR_NULL":
                 nullable = True
@@ -123,6 +127,11 @@ class TableStatements(Dependents):
                 if kind == "CONSTR_PRIMARY":
                     nullable = False
                 others.append(inner)
+        names = type_name["names"]
+        if len(names) == 1 and names[0]["String"]["sval"] in self.type_names:
+            type_text = self.format_type(type_name)  # perhaps a type of this text, unqualified
+        else:
+            type_text = typenames.format_type(type_name)  # a dump's hundred thousand columns
         lineage = table.lineage
         if lineage is not None and name in lineage.columns and name in table.columns:
             # Declared here and inherited: one column, NOT NULL if either says so, this default.
@@ -135,9 +144,7 @@ class TableStatements(Dependents):
             Column,
             {
                 "name": name,
-                "type": self.format_type(type_name)
-                if len(type_name["names"]) == 1
-                else typenames.format_type(type_name),
+                "type": type_text,
                 "nullable": nullable,
                 "default": default,
                 "identity": identity,
@@ -174,7 +181,17 @@ class TableStatements(Dependents):
         """Apply a constraint; key constraints and foreign keys wait in `pending` (when given)
         for the end of the statement, as in PostgreSQL."""
         kind = node["contype"]
-        if kind == "CONSTR_NOTNULL":
+        if kind in ("CONSTR_PRIMARY", "CONSTR_UNIQUE"):  # first: what a dump's ALTER TABLEs add
+            if pending is not None:
+                pending.keys.append((node, column))
+            else:
+                self.add_key(table, node, column)
+        elif kind == "CONSTR_FOREIGN":
+            if pending is not None:
+                pending.foreign_keys.append((node, column))
+            else:
+                self.add_foreign_key(table, node, column)
+        elif kind == "CONSTR_NOTNULL":
             for key in self.names(node.get("keys", [])) or ([column] if column else []):
                 if (current := table.columns.get(key)) is not None and current.nullable:
                     self.set_column(table, key, nullable=False)
@@ -191,16 +208,6 @@ class TableStatements(Dependents):
             when = "always" if node.get("generated_when") == "a" else "by default"
             self.set_column(table, column, identity=when, nullable=False)
             self.identity_sequence(table, column, node, self.where(node.get("location")))
-        elif kind in ("CONSTR_PRIMARY", "CONSTR_UNIQUE"):
-            if pending is not None:
-                pending.keys.append((node, column))
-            else:
-                self.add_key(table, node, column)
-        elif kind == "CONSTR_FOREIGN":
-            if pending is not None:
-                pending.foreign_keys.append((node, column))
-            else:
-                self.add_foreign_key(table, node, column)
         elif kind == "CONSTR_CHECK":
             self.add_check(table, node)
 
