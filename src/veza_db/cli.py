@@ -226,6 +226,8 @@ def audit(
     if fail_on not in ("error", "warning", "never"):
         raise UsageError(f"--fail-on {fail_on!r}: use error, warning or never")
     result = api.audit(target, database_url=database_url, policy=policy)
+    for unfollowed in result.unfollowed:  # on stderr too: never lost in a report written to a file
+        typer.echo(f"warning: {unfollowed.message()}", err=True)
     _emit(api.render_audit(result, fmt), output)
     failing = {"error": ("error",), "warning": ("error", "warning"), "never": ()}[fail_on]
     if any(f.severity in failing for f in result.findings):

@@ -9,7 +9,7 @@ from functools import cached_property
 from veza_db.audit.findings import Context, Finding
 from veza_db.audit.rules import RULES, Rule
 from veza_db.catalog import expr
-from veza_db.catalog.model import Catalog, fast
+from veza_db.catalog.model import Catalog, Unfollowed, fast
 from veza_db.policy import UNASSIGNED, Policy
 
 _SEVERITY_ORDER = {"error": 0, "warning": 1}
@@ -24,6 +24,9 @@ class AuditResult:
     suppressed: int = 0
     policy: Policy = field(default_factory=Policy)
     rules: tuple[Rule, ...] = RULES
+    # Statements of the SQL the model does not follow: there the database may differ from the
+    # audit (always empty for a database).
+    unfollowed: tuple[Unfollowed, ...] = ()
 
     def count(self, severity: str) -> int:
         return self._counts.get(severity, 0)
@@ -85,4 +88,4 @@ def _run(catalog: Catalog, policy: Policy, *, kind: str, target: str) -> AuditRe
         by_severity[severity] += found
     findings = tuple(f for severity in _SEVERITY_ORDER for f in by_severity[severity])
     tables = tuple((t.schema, t.name) for t in ctx.tables())
-    return AuditResult(target, kind, findings, tables, suppressed, policy)
+    return AuditResult(target, kind, findings, tables, suppressed, policy, unfollowed=catalog.unfollowed)

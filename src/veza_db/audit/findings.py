@@ -60,10 +60,13 @@ class Context:
 
     @cached_property
     def owned_tables(self) -> tuple[Table, ...]:
-        """The tables the service owns, tooling tables aside: what V1's standards apply to."""
+        """The tables the service owns, tooling tables aside: what V1's standards apply to.
+        A foreign table is another server's storage: the table rules do not apply to it."""
         owned, policy = set(self.policy.owned_schemas), self.policy
         return tuple(
-            t for t in self.catalog.tables if t.schema in owned and not policy.is_tooling(t.schema, t.name)
+            t
+            for t in self.catalog.tables
+            if t.schema in owned and not t.foreign and not policy.is_tooling(t.schema, t.name)
         )
 
     def tables(self) -> Iterator[Table]:

@@ -295,6 +295,7 @@ def _build(rows: Rows, columns: dict[int, list[Column]], names: _Names, source: 
                     indexes=tuple(indexes.get(oid, ())),
                     triggers=tuple(triggers.get(oid, ())),
                     comment=comment,
+                    foreign=kind == "f",
                 )
             )
         elif kind == "S":

@@ -5,6 +5,8 @@ Every source of schema information (a live catalog, a dump, a migrations directo
 `format_type()` spells them (`bigint`, `timestamp with time zone`, `character varying(64)`);
 expressions (defaults, checks, predicates) are SQL text. `where` is the file and
 line that defined an object (None for a live database); it never takes part in comparisons.
+A model read from SQL text also lists the statements it could not follow (`Catalog.unfollowed`):
+where the database built from that text may differ from the model.
 """
 
 from __future__ import annotations
@@ -110,6 +112,7 @@ class Table:
     triggers: tuple[Trigger, ...] = ()
     comment: str | None = None
     where: Location | None = field(default=None, compare=False)
+    foreign: bool = False  # a foreign table (CREATE FOREIGN TABLE): another server's storage
 
     @property
     def qualified(self) -> str:
@@ -148,6 +151,24 @@ class View:
     where: Location | None = field(default=None, compare=False)
 
 
+class Unfollowed(NamedTuple):
+    """A statement of a SQL file that changes the schema in a way the model does not follow:
+    the database that file builds may differ from the model there.
+
+    `statement` names the kind of statement (`ALTER TABLE ... DETACH PARTITION`), `reason` says
+    what the model misses (`the detached partition's own table is not in the model`).
+    """
+
+    file: str
+    line: int
+    statement: str
+    reason: str
+
+    def message(self) -> str:
+        """One line: `file:line: STATEMENT not followed: reason`."""
+        return f"{self.file}:{self.line}: {self.statement} not followed: {self.reason}"
+
+
 @dataclass(frozen=True)
 class Domain:
     """A named value type: a base type with its own NOT NULL, default and CHECK rules. A column of
@@ -178,6 +199,8 @@ class Catalog:
     views: tuple[View, ...] = ()
     schemas: frozenset[str] = field(default_factory=frozenset)
     domains: tuple[Domain, ...] = ()
+    # Statements of a SQL file the model does not follow, in file order (never for a database).
+    unfollowed: tuple[Unfollowed, ...] = field(default=(), compare=False)
 
     @cached_property
     def _by_name(self) -> dict[tuple[str, str], Table]:

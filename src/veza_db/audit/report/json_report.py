@@ -1,4 +1,6 @@
-"""The audit as JSON: `{"target", "summary", "findings": [...]}`, one finding per offending object."""
+"""The audit as JSON: `{"target", "kind", "summary", "findings": [...], "unfollowed": [...]}`, one
+finding per offending object, one `unfollowed` entry per statement of the SQL the audit does not
+follow."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ def summary(result: AuditResult) -> dict[str, Any]:
         "errors": result.count("error"),
         "warnings": result.count("warning"),
         "suppressed": result.suppressed,
+        "unfollowed": len(result.unfollowed),
         "by_rule": dict(sorted(Counter(f.rule for f in result.findings).items())),
     }
 
@@ -52,5 +55,9 @@ def _render(result: AuditResult) -> str:
         "kind": result.kind,
         "summary": summary(result),
         "findings": findings,
+        "unfollowed": [
+            {"file": u.file, "line": u.line, "statement": u.statement, "reason": u.reason}
+            for u in result.unfollowed
+        ],
     }
     return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode()

@@ -60,6 +60,14 @@ def _render(result: AuditResult) -> str:
         )
     if result.suppressed:
         lines.append(f"{result.suppressed} findings were suppressed by the policy.")
+    if result.unfollowed:
+        count = len(result.unfollowed)
+        lines += [
+            "",
+            f"**{count} {'statement changes' if count == 1 else 'statements change'}** the schema in ways"
+            " this audit does not follow (section 3): the database built from this SQL may differ from"
+            " what is reported here.",
+        ]
     counts: dict[str, int] = defaultdict(int)
     for f in result.findings:
         counts[f.rule] += 1
@@ -74,6 +82,7 @@ def _render(result: AuditResult) -> str:
     lines += _conformance(result)
     lines += _critical(result)
     lines += _structural(result)
+    lines += _unfollowed(result)
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -136,3 +145,13 @@ def _structural(result: AuditResult) -> list[str]:
             lines.append(f"   * {_label(f)}: {_cell(f.message)}{where}")
         lines.append("")
     return lines
+
+
+def _unfollowed(result: AuditResult) -> list[str]:
+    if not result.unfollowed:
+        return []
+    lines = ["## 3. Statements Not Followed", "", "| File | Line | Statement | Not followed because |"]
+    lines.append("| :--- | ---: | :--- | :--- |")
+    for u in result.unfollowed:
+        lines.append(f"| {_code(u.file)} | {u.line} | `{_cell(u.statement)}` | {_cell(u.reason)} |")
+    return [*lines, ""]

@@ -78,6 +78,22 @@ def _render(result: AuditResult, version: str) -> str:
                 }
             ]
         results.append(item)
+    notifications = [
+        {
+            "level": "warning",
+            "message": {"text": f"{u.statement} not followed: {u.reason}"},
+            "descriptor": {"id": "unfollowed-statement"},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": _uri(u.file)},
+                        "region": {"startLine": u.line},
+                    }
+                }
+            ],
+        }
+        for u in result.unfollowed
+    ]
     document = {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
@@ -85,6 +101,8 @@ def _render(result: AuditResult, version: str) -> str:
             {
                 "tool": {"driver": {"name": "veza-db", "version": version, "rules": rules}},
                 "automationDetails": {"id": f"veza-db/audit/{result.kind}"},
+                # Statements the audit does not follow: the tool's own warnings, not findings.
+                "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notifications}],
                 "results": results,
             }
         ],

@@ -1,6 +1,7 @@
 """An object lives in a schema the policy does not give to this service.
 
-What it checks: tables, views, sequences and functions outside the policy's `owned_schemas`.
+What it checks: tables (foreign tables too), views, sequences and functions outside the policy's
+`owned_schemas`.
 Schemas the policy gives to another service (`foreign_schemas`, e.g. `chat`) are that
 service's business in a database, but this service's migrations must never create anything
 there, so for a migrations directory they are reported too.
@@ -37,7 +38,7 @@ def _reported(ctx: Context, schema: str) -> bool:
 def check(ctx: Context) -> Iterator[Hit]:
     expected = ", ".join(ctx.policy.owned_schemas)
     relations: list[tuple[str, Table | View | Sequence]] = [
-        *(("table", t) for t in ctx.catalog.tables),
+        *(("foreign table" if t.foreign else "table", t) for t in ctx.catalog.tables),
         *(("view", v) for v in ctx.catalog.views),
         *(("sequence", s) for s in ctx.catalog.sequences),
     ]
