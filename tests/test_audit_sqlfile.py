@@ -10,7 +10,7 @@ import random
 import pytest
 from pglast.parser import parse_sql_json
 
-from veza_db.catalog import expr, sqlfile
+from veza_db.catalog import expr, psql_script, sqlfile
 from veza_db.catalog.model import Catalog
 from veza_db.errors import UsageError
 
@@ -36,14 +36,14 @@ def reading(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
     """Every way the reader can go through a text: one window; windows of a few characters (so
     statements, strings and comments straddle them); the read-ahead thread on any text."""
     if request.param == "at once":
-        monkeypatch.setattr(sqlfile, "_FIRST_WINDOW", 1 << 30)
+        monkeypatch.setattr(psql_script, "_FIRST_WINDOW", 1 << 30)
     elif request.param == "in small windows":
-        monkeypatch.setattr(sqlfile, "_FIRST_WINDOW", 16)
-        monkeypatch.setattr(sqlfile, "_MAX_WINDOW", 64)
+        monkeypatch.setattr(psql_script, "_FIRST_WINDOW", 16)
+        monkeypatch.setattr(psql_script, "_MAX_WINDOW", 64)
     else:
-        monkeypatch.setattr(sqlfile, "_AHEAD_MIN", 0)
-        monkeypatch.setattr(sqlfile, "_FIRST_WINDOW", 64)
-        monkeypatch.setattr(sqlfile, "_MAX_WINDOW", 256)
+        monkeypatch.setattr(psql_script, "_AHEAD_MIN", 0)
+        monkeypatch.setattr(psql_script, "_FIRST_WINDOW", 64)
+        monkeypatch.setattr(psql_script, "_MAX_WINDOW", 256)
     return str(request.param)
 
 
@@ -240,12 +240,12 @@ def _generated_dump(seed: int) -> str:
 @pytest.mark.parametrize("seed", range(3))
 def test_every_way_of_reading_gives_the_same_model(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     text = _generated_dump(seed)
-    monkeypatch.setattr(sqlfile, "_FIRST_WINDOW", 1 << 30)
+    monkeypatch.setattr(psql_script, "_FIRST_WINDOW", 1 << 30)
     expected = _model(sqlfile.load_text(text, "f.sql"))
     for first, largest, ahead in [(16, 64, 1 << 40), (50, 50, 0), (64, 512, 0), (8192, 16384, 0)]:
-        monkeypatch.setattr(sqlfile, "_FIRST_WINDOW", first)
-        monkeypatch.setattr(sqlfile, "_MAX_WINDOW", largest)
-        monkeypatch.setattr(sqlfile, "_AHEAD_MIN", ahead)
+        monkeypatch.setattr(psql_script, "_FIRST_WINDOW", first)
+        monkeypatch.setattr(psql_script, "_MAX_WINDOW", largest)
+        monkeypatch.setattr(psql_script, "_AHEAD_MIN", ahead)
         assert _model(sqlfile.load_text(text, "f.sql")) == expected, (first, largest, ahead)
 
 
@@ -255,7 +255,7 @@ def test_windows_parsed_whole_and_statement_by_statement_agree(
 ) -> None:
     text = _generated_dump(seed)
     whole = _model(sqlfile.load_text(text, "f.sql"))
-    monkeypatch.setattr(sqlfile._Reader, "_quick", lambda *_: None)  # the careful way only
+    monkeypatch.setattr(psql_script._Reader, "_quick", lambda *_: None)  # the careful way only
     assert _model(sqlfile.load_text(text, "f.sql")) == whole
 
 

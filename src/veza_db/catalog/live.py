@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from veza_db import db, dburl
 from veza_db.catalog import expr
 from veza_db.catalog.model import (
+    ACTIONS,
     Catalog,
     CheckConstraint,
     Column,
@@ -43,7 +44,6 @@ from veza_db.errors import DatabaseError
 if TYPE_CHECKING:
     import psycopg
 
-ACTIONS = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
 _IDENTITY = {"a": "always", "d": "by default"}
 # In the order they are sent: columns, the longest for the server, first.
 _QUERIES = (

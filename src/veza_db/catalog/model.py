@@ -35,6 +35,10 @@ class Location(NamedTuple):
     line: int
 
 
+# pg_constraint.confdeltype / confupdtype -> the foreign key action it stands for.
+ACTIONS = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
+
+
 @dataclass(frozen=True)
 class Column:
     name: str

@@ -27,7 +27,6 @@ from veza_db.catalog.model import (
 
 Json = dict[str, Any]
 Key = tuple[str, str]  # (schema, name) of a relation
-ACTIONS = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
 _MAX_NAME = 63
 
 

@@ -7,6 +7,7 @@ import sys
 
 from veza_db.catalog import expr, references, typenames
 from veza_db.catalog.model import (
+    ACTIONS,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -18,7 +19,7 @@ from veza_db.catalog.model import (
     fast,
 )
 from veza_db.catalog.replay.dependents import Dependents
-from veza_db.catalog.replay.state import ACTIONS, Json, TableState, changed, choose_name, default_of
+from veza_db.catalog.replay.state import Json, TableState, changed, choose_name, default_of
 
 # CREATE TABLE ... (LIKE source INCLUDING ...): PostgreSQL's TableLikeOption bits.
 _LIKE_COMMENTS, _LIKE_CONSTRAINTS, _LIKE_DEFAULTS = 1, 4, 8
