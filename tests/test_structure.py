@@ -93,3 +93,12 @@ def test_a_cycle_is_found_even_behind_a_lazy_import(tmp_path: Path) -> None:
     )
     cycles = import_cycles(copy)
     assert any({"veza_db.errors", "veza_db.cli"} <= set(cycle) for cycle in cycles), cycles
+
+
+def test_no_module_is_over_500_lines() -> None:
+    long = {
+        str(path.relative_to(SOURCE)): count
+        for path in (SOURCE / "veza_db").rglob("*.py")
+        if (count := len(path.read_text().splitlines())) > 500
+    }
+    assert long == {}
