@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -21,6 +20,7 @@ from veza_db.cli_options import (
     MigrationsOption,
     MigrationsTableOption,
     RetriesOption,
+    choice,
 )
 from veza_db.cli_port import port as port_command
 from veza_db.cli_port import text_or_json
@@ -221,10 +221,8 @@ def audit(
             raise UsageError(f"unknown rule {explain!r}; see `veza-db audit --list-rules`")
         typer.echo(f"{found.ID} ({found.SEVERITY})\n\n{rules.documentation(found)}")
         return
-    if fmt not in ("md", "json", "sarif"):
-        raise UsageError(f"unknown format {fmt!r}; use md, json or sarif")
-    if fail_on not in ("error", "warning", "never"):
-        raise UsageError(f"--fail-on {fail_on!r}: use error, warning or never")
+    fmt = choice(fmt, "--format", ("md", "json", "sarif"))
+    fail_on = choice(fail_on, "--fail-on", ("error", "warning", "never"))
     result = api.audit(target, database_url=database_url, policy=policy)
     for unfollowed in result.unfollowed:  # on stderr too: never lost in a report written to a file
         typer.echo(f"warning: {unfollowed.message()}", err=True)
@@ -246,26 +244,15 @@ def _emit(report: str, output: Path | None) -> None:
         raise UsageError(f"cannot write {output}: {exc.strerror}") from None
 
 
-class PlanFormat(StrEnum):
-    md = "md"
-    json = "json"
-    sarif = "sarif"
-
-
-class PlanFailOn(StrEnum):
-    danger = "danger"
-    never = "never"
-
-
 @app.command()
 def plan(
     database_url: DatabaseUrlOption = None,
     migrations: MigrationsOption = None,
     migrations_table: MigrationsTableOption = None,
-    fmt: Annotated[PlanFormat, typer.Option("--format", help="md, json or sarif.")] = PlanFormat.md,
+    fmt: Annotated[str, typer.Option("--format", help="md, json or sarif.")] = "md",
     fail_on: Annotated[
-        PlanFailOn, typer.Option("--fail-on", help="danger: exit 1 when a statement is a danger; never.")
-    ] = PlanFailOn.danger,
+        str, typer.Option("--fail-on", help="danger: exit 1 when a statement is a danger; never.")
+    ] = "danger",
     output: Annotated[
         Path | None, typer.Option("--output", help="Write the plan here instead of stdout.")
     ] = None,
@@ -276,13 +263,15 @@ def plan(
     from veza_db import api
     from veza_db.plan import report
 
+    fmt = choice(fmt, "--format", ("md", "json", "sarif"))
+    fail_on = choice(fail_on, "--fail-on", ("danger", "never"))
     result = api.plan(database_url, migrations, migrations_table=migrations_table)
-    if fmt == PlanFormat.sarif:
+    if fmt == "sarif":
         text = report.sarif(result, version("veza-db"))
     else:
-        text = report.markdown(result) if fmt == PlanFormat.md else report.as_json(result)
+        text = report.markdown(result) if fmt == "md" else report.as_json(result)
     _emit(text, output)
-    if fail_on == PlanFailOn.danger and result.verdict == "danger":
+    if fail_on == "danger" and result.verdict == "danger":
         dangers = sum(s.verdict == "danger" for s in result.statements)
         raise CheckFailed(f"plan: {dangers} pending statement(s) are a danger on the target; see the plan")
 

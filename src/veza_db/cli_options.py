@@ -43,3 +43,16 @@ LockTimeoutOption = Annotated[
     float,
     typer.Option("--lock-timeout", help="Seconds to wait for the migration lock before giving up (exit 3)."),
 ]
+
+
+def choice(value: str, option: str, allowed: tuple[str, ...], aliases: dict[str, str] | None = None) -> str:
+    """`value` of `option` when it is one of `allowed` (or an alias of one), else a one-line
+    UsageError listing them: the one check of every `--format` and `--fail-on`. (typer's own
+    choices answer with click's several-line usage text.)"""
+    from veza_db.errors import UsageError
+
+    value = (aliases or {}).get(value, value)
+    if value not in allowed:
+        listed = ", ".join(allowed[:-1]) + f" or {allowed[-1]}" if len(allowed) > 1 else allowed[0]
+        raise UsageError(f"{option} {value!r} is not one of its values; use {listed}")
+    return value

@@ -11,14 +11,13 @@ from typing import Annotated, Any
 
 import typer
 
+from veza_db.cli_options import choice
 from veza_db.errors import UsageError
 
 
 def text_or_json(fmt: str) -> str:
     """`--format` of the commands that print lines or JSON; `md`, their old name, means text."""
-    if fmt not in ("text", "md", "json"):
-        raise UsageError(f"unknown format {fmt!r}; use text or json")
-    return "json" if fmt == "json" else "text"
+    return choice(fmt, "--format", ("text", "json"), {"md": "text"})
 
 
 def port(
