@@ -393,8 +393,9 @@ def main() -> None:
 
     from veza_db import process
 
-    # One command, one short-lived process: the modules' objects never become garbage, so later
-    # collections may skip them, and the audit may pause collection while it builds its model.
+    # One command, one short-lived process: what is loaded by now (the standard library, typer)
+    # never becomes garbage, so collections may skip it; and the audit may pause collection while
+    # it builds a large model. Only this entry point tunes the collector, never a library call.
     gc.freeze()
     process.pause_collector = True
 
