@@ -68,6 +68,12 @@ def _print_retry(message: str) -> None:
     typer.echo(f"retry: {message}", err=True)
 
 
+def _dry_run_line(status: Status) -> str:
+    from veza_db.migrate import text
+
+    return text.dry_run_line(status)
+
+
 def _version_line(status: Status) -> str:
     from veza_db.migrate import text
 
@@ -97,11 +103,7 @@ def up(
         retries=retries, on_retry=_print_retry, on_step=_print_dry_step if dry_run else _print_step,
         on_warning=lambda text: typer.echo(f"warning: {text}", err=True),
     )  # fmt: skip
-    if dry_run:
-        current = "none" if status.current is None else status.current
-        typer.echo(f"-- dry run: nothing was changed; the database is at version {current}")
-    else:
-        typer.echo(_version_line(status))
+    typer.echo(_dry_run_line(status) if dry_run else _version_line(status))
 
 
 @app.command()
@@ -129,11 +131,7 @@ def down(
         ddl_lock_timeout_ms=parse_duration(ddl_lock_timeout), retries=retries, on_retry=_print_retry,
         on_step=_print_dry_step if dry_run else _print_step,
     )  # fmt: skip
-    if dry_run:
-        current = "none" if status.current is None else status.current
-        typer.echo(f"-- dry run: nothing was changed; the database is at version {current}")
-    else:
-        typer.echo(_version_line(status))
+    typer.echo(_dry_run_line(status) if dry_run else _version_line(status))
 
 
 @app.command()

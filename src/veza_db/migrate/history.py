@@ -159,12 +159,17 @@ def ensure_tables(conn: Conn, table: VersionTable = DEFAULT) -> None:
                 ) from None
 
 
+def regclass_text(*parts: str) -> str:
+    """A (possibly schema-qualified) name as to_regclass() reads it: each part double-quoted."""
+    return ".".join('"' + part.replace('"', '""') + '"' for part in parts)
+
+
 def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+    return regclass_text(name)
 
 
 def _qualified(table: VersionTable, name: str) -> str:
-    return f"{_quoted(table.schema)}.{_quoted(name)}"
+    return regclass_text(table.schema, name)
 
 
 _COLUMNS = b"""

@@ -100,12 +100,13 @@ def regclass_names(statement: Statement) -> list[str]:
     """The relations a statement names, quoted for to_regclass (`"schema"."name"` or `"name"`)."""
     from pglast.parser import parse_sql
 
+    from veza_db.migrate.history import regclass_text
+
     names = []
     for parsed in parse_sql(statement.sql):
         if parsed.stmt is not None:
             for schema, name in relations(parsed.stmt):
-                parts = [schema, name] if schema else [name]
-                names.append(".".join('"' + part.replace('"', '""') + '"' for part in parts))
+                names.append(regclass_text(schema, name) if schema else regclass_text(name))
     return names
 
 

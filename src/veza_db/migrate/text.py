@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from veza_db.migrate.status import shown
+
 if TYPE_CHECKING:
     from veza_db.migrate.runner import Step
     from veza_db.migrate.status import Status
@@ -30,9 +32,14 @@ def dry_step_text(step: Step) -> str:
     return f"-- would run {step.file}{notes(step.mode, step.noop)}\n{step.sql.rstrip()}\n"
 
 
+def dry_run_line(status: Status) -> str:
+    """What a dry run ends with: nothing changed, and the version the database is at."""
+    return f"-- dry run: nothing was changed; the database is at version {shown(status.current)}"
+
+
 def version_line(status: Status) -> str:
     """`version N (head)`, `version N (head is M)`, with `, DIRTY` when it is."""
-    current = "none" if status.current is None else str(status.current)
+    current = shown(status.current)
     where = "head" if status.current == status.head else f"head is {status.head}"
     return f"version {current} ({where}){', DIRTY' if status.dirty else ''}"
 
