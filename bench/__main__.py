@@ -58,8 +58,9 @@ def _port(server: cluster.BenchServer, quick: bool, figures: dict[str, Any]) -> 
     figures["port_peak_rss_mb"] = port["port_peak_rss_mb"]
     _say(
         f"port: {port['rows']} track_plays at {port['port_rows_per_s']} rows/s vs psql \\copy "
-        f"{port['copy_rows_per_s']} rows/s -> {port['port_vs_floor']}x (target >= 0.8); "
-        f"peak RSS {port['port_peak_rss_mb']} MB (target < 300)"
+        f"{port['copy_rows_per_s']} rows/s -> {port['port_vs_floor']}x (target >= 0.95); "
+        f"vs psql binary \\copy {port['binary_copy_rows_per_s']} rows/s -> {port['port_vs_binary_copy']}x; "
+        f"peak RSS {port['port_peak_rss_mb']} MB (target < 100)"
     )
 
 

@@ -6,6 +6,7 @@ import json
 import signal
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +166,30 @@ def test_tricky_strings_survive(lab: str, targets: Any) -> None:
     assert source == ported
     assert any(c in "".join(source) for c in ("\t", "\n", "\\", "'"))
     assert any(not c.isascii() for c in "".join(source))
+
+
+def test_a_port_across_majors_writes_what_a_port_within_one_writes(servers: dict[int, Server]) -> None:
+    # Rows cross in COPY's binary format: PostgreSQL 15's send functions feed 18's receive
+    # functions, and the rows must be the ones a port into 15 itself writes.
+    if 15 not in servers:
+        pytest.skip("PostgreSQL 15 is not installed on this machine")
+    old, new = servers[15], servers[max(servers)]
+    lab_on_15 = contextmanager(_filled)(
+        old, "lab_schema.sql", lambda conn: labgen.generate(conn, labgen.SMALL)
+    )
+    targets = [fresh_v1(old), fresh_v1(new)]
+    try:
+        with lab_on_15 as source:
+            for target in targets:
+                proc = run_cli("port", "--from", source, "--to", target, "--format", "json")
+                assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
+                assert json.loads(proc.stdout)["ok"] is True
+        within, across = (table_state(t) for t in targets)
+        assert within == across
+        assert within["track_plays"][0] > 0
+    finally:
+        for server, url in ((old, targets[0]), (new, targets[1])):
+            server.drop_database(url.rsplit("/", 1)[1])
 
 
 @pytest.mark.slow

@@ -4,7 +4,13 @@ Each V1 table is filled by one `COPY (SELECT ...) TO STDOUT` on the source piped
 `COPY ... FROM STDIN` on the target, inside one target transaction that also records the table
 as done in the bookkeeping schema `veza_port` (never in `public`). A killed port therefore
 leaves whole tables only, and `--resume` carries on at the first unfinished one. Rows cross
-Python as opaque COPY lines: nothing is parsed, so memory stays flat whatever the row count.
+Python as opaque COPY messages: nothing is parsed, so memory stays flat whatever the row count.
+
+Both COPYs use PostgreSQL's binary format: the source query casts every value to the V1
+column's base type, and every such type is built in (a schema test holds V1 to it), so the
+source's send functions produce exactly what the target's receive functions read, on any two
+majors. It spares both servers the text forms: at 1M plays the port went from 0.95 to 1.12 of
+psql's text-format copy of the same rows (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -137,25 +143,29 @@ def _copy(source: Conn, target: Conn, p: plan.TablePlan, expected: int, progress
           *, query: sql.Composable | None = None, record: bool = True) -> int:  # fmt: skip
     """Stream `query` (default: the plan's) into the V1 table in one target transaction (a
     savepoint when one is open), recorded as done unless `record` is false; the rows copied."""
-    copied = 0
     columns = sql.SQL(", ").join(sql.Identifier(c) for c in p.columns)
     with target.transaction():
-        out_sql = sql.SQL("COPY ({}) TO STDOUT").format(query or p.select)
-        in_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier("public", p.target), columns)
-        with source.cursor().copy(out_sql) as out, target.cursor().copy(in_sql) as into:
-            # COPY lines pass through untouched, gathered into large writes: one write per row
-            # costs a driver round per row, about a third of the relay's time.
+        out_sql = sql.SQL("COPY ({}) TO STDOUT (FORMAT binary)").format(query or p.select)
+        in_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(
+            sql.Identifier("public", p.target), columns
+        )
+        writer = target.cursor()
+        with source.cursor().copy(out_sql) as out, writer.copy(in_sql) as into:
+            # COPY messages pass through untouched, gathered into large writes: one write per
+            # row costs a driver round per row, about a third of the relay's time. A message is
+            # a row (the format's header and trailer ride in messages of their own or with the
+            # first row), which is close enough for the progress bar.
             pending = bytearray()
-            for row in out:
+            for messages, row in enumerate(out, 1):
                 pending += row
-                copied += 1
                 if len(pending) >= _WRITE_BYTES:
                     into.write(pending)
                     pending.clear()
                     if progress is not None:
-                        progress(p.target, copied, expected)
+                        progress(p.target, messages, expected)
             if pending:
                 into.write(pending)
+        copied = writer.rowcount  # the target's own count: COPY's command tag
         if record:
             target.execute(
                 "INSERT INTO veza_port.tables (target, source, rows, seconds) VALUES (%s, %s, %s, 0)",
