@@ -432,6 +432,15 @@ def test_force_takes_none_and_directory_versions_only(database: str, tmp_path: P
     assert "version none" in proc.stdout
     assert version_row(database) == []
     assert query(database, "SELECT count(*) FROM schema_migrations_history") == [(0,)]
+    assert (
+        run_cli(
+            "force", "20240101120000", "--database-url", database, "--migrations", str(migrations)
+        ).returncode
+        == 0
+    )
+    proc = run_cli("force", "-1", "--database-url", database, "--migrations", str(migrations))
+    assert proc.returncode == 0, proc.stderr  # golang-migrate's spelling of "no version"
+    assert version_row(database) == []
 
 
 def test_an_extension_the_embedded_server_lacks_is_explained(database: str, tmp_path: Path) -> None:

@@ -165,7 +165,7 @@ def _force_version(text: str) -> int | None:
     return int(text)
 
 
-@app.command()
+@app.command(context_settings={"ignore_unknown_options": True})  # `force -1`, as golang-migrate takes it
 def force(
     version: Annotated[
         str, typer.Argument(help="The version to record as applied and clean; `none` for nothing applied.")
