@@ -168,18 +168,22 @@ def test_tricky_strings_survive(lab: str, targets: Any) -> None:
     assert any(not c.isascii() for c in "".join(source))
 
 
-def test_a_port_across_majors_writes_what_a_port_within_one_writes(servers: dict[int, Server]) -> None:
-    # Rows cross in COPY's binary format: PostgreSQL 15's send functions feed 18's receive
-    # functions, and the rows must be the ones a port into 15 itself writes.
+@pytest.mark.parametrize("source_major", [15, 18])
+def test_a_port_across_majors_writes_what_a_port_within_one_writes(
+    servers: dict[int, Server], source_major: int
+) -> None:
+    # Rows cross in COPY's binary format: one major's send functions feed the other's receive
+    # functions, and the rows must be the ones a port within the source's own major writes.
     if 15 not in servers:
         pytest.skip("PostgreSQL 15 is not installed on this machine")
     old, new = servers[15], servers[max(servers)]
-    lab_on_15 = contextmanager(_filled)(
-        old, "lab_schema.sql", lambda conn: labgen.generate(conn, labgen.SMALL)
+    home, other = (old, new) if source_major == 15 else (new, old)
+    lab_here = contextmanager(_filled)(
+        home, "lab_schema.sql", lambda conn: labgen.generate(conn, labgen.SMALL)
     )
-    targets = [fresh_v1(old), fresh_v1(new)]
+    targets = [fresh_v1(home), fresh_v1(other)]
     try:
-        with lab_on_15 as source:
+        with lab_here as source:
             for target in targets:
                 proc = run_cli("port", "--from", source, "--to", target, "--format", "json")
                 assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
@@ -188,7 +192,7 @@ def test_a_port_across_majors_writes_what_a_port_within_one_writes(servers: dict
         assert within == across
         assert within["track_plays"][0] > 0
     finally:
-        for server, url in ((old, targets[0]), (new, targets[1])):
+        for server, url in ((home, targets[0]), (other, targets[1])):
             server.drop_database(url.rsplit("/", 1)[1])
 
 

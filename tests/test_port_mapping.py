@@ -93,6 +93,22 @@ def _with_fixes(text: str) -> str:
     )
 
 
+def test_a_value_a_v1_domain_refuses_is_named_with_its_row(
+    unfamiliar: str, targets: Any, tmp_path: Path
+) -> None:
+    path = tmp_path / "mapping.toml"
+    assert run_cli("port", "--from", unfamiliar, "--init-mapping", str(path)).returncode == 0
+    decided = tmp_path / "decided.toml"
+    decided.write_text(_decided(path.read_text()).replace("ELSE 'deactivated'", "ELSE 'gone'"))
+    target = targets.new()
+    dry = run_cli("port", "--from", unfamiliar, "--to", target, "--mapping", str(decided), "--dry-run")
+    assert dry.returncode == 1, dry.stdout + dry.stderr
+    line = one_line_error(dry)
+    # account_status is a domain: its CHECK names no column, COPY's context does.
+    assert "source table accounts, row id = " in line
+    assert "breaks V1 users.ck_account_status (status = 'gone')" in line
+
+
 def test_unfamiliar_database_from_draft_to_verified_port(
     unfamiliar: str, targets: Any, tmp_path: Path
 ) -> None:

@@ -241,20 +241,32 @@ def test_value_rules_are_named_and_commented_domains(any_v1_database: str) -> No
     assert one_column_checks == []
 
 
-def test_every_column_stores_a_built_in_type(any_v1_database: str) -> None:
-    # The port moves rows in COPY's binary format, which carries no type names: the source's
-    # value of a built-in type is read by the same type's receive function on the target. A V1
-    # enum, composite or array of them would need the text format (see veza_db.port.run).
-    custom = query(
+def test_every_column_stores_a_type_whose_binary_form_any_major_reads(any_v1_database: str) -> None:
+    # The port moves rows in COPY's binary format, which carries no type names: the source's send
+    # function writes what the target's receive function reads. These types' binary forms are
+    # the same from PostgreSQL 9.4 to 18. Not so, among built-in types: interval (17 added
+    # infinity, which 15 and 16 read as a finite value), the reg* types (a bare OID) and aclitem
+    # (no binary form); a V1 column of another type needs a look at veza_db.port.run first.
+    portable = {
+        "uuid",
+        "timestamp with time zone",
+        "integer",
+        "bigint",
+        "text",
+        "bytea",
+        "jsonb",
+        "inet",
+        "boolean",
+    }
+    stored = query(
         any_v1_database,
         f"""
-        SELECT c.relname || '.' || a.attname, format_type(a.atttypid, a.atttypmod)
-        FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_type t ON t.oid = a.atttypid
+        SELECT DISTINCT format_type(CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END, NULL)
+        FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
         WHERE a.attrelid IN ({V1_TABLES_SQL}) AND a.attnum > 0 AND NOT a.attisdropped
-          AND (CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END) >= 16384
         """,
     )
-    assert custom == []
+    assert {str(r[0]) for r in stored} - portable == set()
 
 
 def test_no_secret_is_stored_in_clear(any_v1_database: str) -> None:

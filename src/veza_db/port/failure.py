@@ -29,7 +29,9 @@ if TYPE_CHECKING:
 # SQLSTATE classes of a row the mapping or the data gets wrong (a fixed mapping cures them); any
 # other failure (a lost connection, a stopped server) is cured by carrying on where it stopped.
 _DATA_CLASSES = ("22", "23", "42", "2B")
-_COPY_LINE = re.compile(r"^COPY \S+, line (\d+)")  # PostgreSQL's CONTEXT of a COPY FROM error
+# PostgreSQL's CONTEXT of a COPY FROM error: "COPY t, line N" or, when one column's value is
+# refused (a type, a domain's CHECK), "COPY t, line N, column c" (binary format: nothing after).
+_COPY_LINE = re.compile(r"^COPY \S+, line (\d+)(?:, column ([^:\s]+))?")
 _SHOWN = 120  # characters of a value shown
 
 
@@ -172,7 +174,8 @@ def describe(conn: Conn, p: plan.TablePlan, target: Catalog, exc: psycopg.Error)
             offset = int(line.group(1)) - 1
             key = rows.key_at(offset)
             table = target.table("public", p.target)
-            columns = _constrained(table, constraint, diag.column_name)
+            # A domain's CHECK names no column of its own: COPY's context does.
+            columns = _constrained(table, constraint, diag.column_name or line.group(2))
             values = rows.values_at(offset, columns)
             values_text = ", ".join(f"{c} = {_literal(v)}" for c, v in values.items())
             if not constraint and diag.column_name:
