@@ -511,6 +511,9 @@ def prepare(target: Target, plan: Plan, say: Callable[[str], None] = lambda _: N
 # ---------------------------------------------------------------------------------------------
 
 
+_PER_SECOND_FLOOR = 10.0  # tps below which a second's count is too coarse to take a median of
+
+
 @dataclass(frozen=True)
 class Result:
     transactions: int
@@ -520,9 +523,12 @@ class Result:
     @property
     def steady_tps(self) -> float:
         """The median second after the first: the first second warms the caches of this database
-        up again after the other databases' runs."""
+        up again after the other databases' runs. A script slower than a few transactions a
+        second (Lab's delete_user on the full data: under one) gets the whole run's rate, as
+        pgbench's per-second counts are whole transactions and round it to 0."""
         steady = sorted(self.intervals[1:])
-        return steady[len(steady) // 2] if steady else self.tps
+        median = steady[len(steady) // 2] if steady else 0.0
+        return median if median >= _PER_SECOND_FLOOR else self.tps
 
 
 _TPS = re.compile(r"^tps = ([0-9.]+) \(without initial connection time\)$", re.MULTILINE)
