@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from veza_db.catalog import expr
 from veza_db.catalog.model import CheckConstraint
+from veza_db.catalog.replay import statements
 from veza_db.catalog.replay.state import Json, TableState, default_of
 from veza_db.catalog.replay.tables import Pending, TableStatements
 
@@ -30,13 +31,7 @@ INERT_SUBCOMMANDS = frozenset(
 
 def subcommand_words(subtype: str) -> str:
     """`AT_DetachPartition` -> `DETACH PARTITION`, to name a subcommand in a warning."""
-    words, word = [], ""
-    for char in subtype.removeprefix("AT_"):
-        if char.isupper() and word:
-            words.append(word)
-            word = ""
-        word += char
-    return " ".join([*words, word]).upper()
+    return statements.spelled(subtype.removeprefix("AT_"))
 
 
 class AlterStatements(TableStatements):

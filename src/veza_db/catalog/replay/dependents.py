@@ -90,14 +90,8 @@ class Dependents(State):
             work += [(current, other) for other in self._drop_column_users(current, column)]
             for child in current.children():
                 lineage = child.family()
-                count = lineage.columns.get(column, 0)
-                if count > 1:
-                    lineage.columns[column] = count - 1
-                elif count == 1:
-                    del lineage.columns[column]
-                    if recurse and column in lineage.inherited_only:
-                        work.append((child, column))
-                    lineage.inherited_only.discard(column)  # else kept: now the child's own
+                if _lose_parent(lineage.columns, lineage.inherited_only, column) and recurse:
+                    work.append((child, column))
 
     def _drop_column_users(self, table: TableState, name: str) -> list[str]:
         """Drop what uses the dropped column `name` of `table`; the generated columns computed
@@ -169,14 +163,8 @@ class Dependents(State):
                 continue
             for child in current.children():
                 lineage = child.family()
-                count = lineage.checks.get(name, 0)
-                if count > 1:
-                    lineage.checks[name] = count - 1
-                elif count == 1:
-                    del lineage.checks[name]
-                    if recurse and name in lineage.inherited_only_checks:
-                        work.append(child)
-                    lineage.inherited_only_checks.discard(name)
+                if _lose_parent(lineage.checks, lineage.inherited_only_checks, name) and recurse:
+                    work.append(child)
         return True
 
     def drop_table(self, table: TableState) -> None:
@@ -347,3 +335,19 @@ class Dependents(State):
         if columns == index.columns and predicate == index.predicate:
             return index
         return Index(index.name, columns, index.unique, predicate, index.method, index.where)
+
+
+def _lose_parent(counts: dict[str, int], inherited_only: set[str], name: str) -> bool:
+    """One parent of a child no longer passes `name` (a column or a check) down: count it off
+    the child's parents (PostgreSQL's attinhcount / coninhcount). True when the last parent went
+    and the child had it from its parents only, so it goes too; otherwise, with no parent left,
+    the child keeps it as its own."""
+    count = counts.get(name, 0)
+    if count > 1:
+        counts[name] = count - 1
+    if count != 1:
+        return False
+    del counts[name]
+    only = name in inherited_only
+    inherited_only.discard(name)
+    return only

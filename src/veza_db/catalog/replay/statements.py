@@ -70,13 +70,18 @@ def words(kind: str, node: Json) -> str:
         return f"ALTER {_object(str(node.get('objectType')))} ... SET SCHEMA"
     if kind == "DropStmt":
         return f"DROP {_object(str(node.get('removeType')))}"
-    spelled, word = [], ""
-    for char in kind.removesuffix("Stmt"):
+    return spelled(kind.removesuffix("Stmt"))
+
+
+def spelled(camel: str) -> str:
+    """A parse-tree name in SQL's words: `CreateForeignServer` -> `CREATE FOREIGN SERVER`."""
+    words, word = [], ""
+    for char in camel:
         if char.isupper() and word:
-            spelled.append(word)
+            words.append(word)
             word = ""
         word += char
-    return " ".join([*spelled, word]).upper()
+    return " ".join([*words, word]).upper()
 
 
 def reason(kind: str) -> str:
