@@ -130,7 +130,7 @@ def _say_workload(hot: dict[str, Any]) -> None:
     ids = hot["ids_per_s"]
     _say(
         f"workload on PostgreSQL {hot['postgres']}: hot paths, pgbench {hot['clients']} clients, "
-        f"{hot['seconds_per_run']} s runs (median second after the first), best of {hot['rounds']} "
+        f"{hot['seconds_per_run']} s runs (median second after the first), median of {hot['rounds']} rounds "
         f"(setup {hot['setup_s']} s, total {hot['total_s']} s); ids per second: uuidv7() {ids['uuidv7']:,}, "
         f"gen_random_uuid() {ids['gen_random_uuid']:,}, nextval() {ids['nextval']:,}"
     )

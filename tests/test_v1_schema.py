@@ -405,7 +405,7 @@ def test_value_rules_refuse_bad_values_on_insert_and_update(any_v1_database: str
         assert _one(conn, "SELECT count(*) FROM track_plays") == 0
 
 
-def test_a_rotated_refresh_token_names_the_one_it_replaced(any_v1_database: str) -> None:
+def test_a_refresh_token_is_exchanged_once_and_its_successor_names_it(any_v1_database: str) -> None:
     with psycopg.connect(any_v1_database, autocommit=True) as conn:
         user = _user(conn, "kim")
         session = _one(conn, "INSERT INTO user_sessions (user_id, expires_at) VALUES (%s, CURRENT_TIMESTAMP + interval '1 day') RETURNING id", user)  # fmt: skip
@@ -415,9 +415,16 @@ def test_a_rotated_refresh_token_names_the_one_it_replaced(any_v1_database: str)
         )
         first = _one(conn, issue, user, session, b"one", None)
         second = _one(conn, issue, user, session, b"two", first)
-        conn.execute("UPDATE refresh_tokens SET revoked_at = CURRENT_TIMESTAMP WHERE id = %s", (first,))
-        # Reuse of the first token: it is revoked, and its successor is found through replaces_id.
+        # A second exchange of the first token (a replay, or a concurrent refresh) is refused by
+        # the database, and the refresh's own ON CONFLICT form issues nothing.
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute(issue.encode(), (user, session, b"three", first))
+        replay = issue.replace(" RETURNING id", " ON CONFLICT (replaces_id) DO NOTHING RETURNING id")
+        assert conn.execute(replay.encode(), (user, session, b"three", first)).fetchall() == []
+        # Reuse detection: the first token has a successor, found through replaces_id; the
+        # exchange left the first token's row as it was.
         assert _one(conn, "SELECT id FROM refresh_tokens WHERE replaces_id = %s", first) == second
+        assert _one(conn, "SELECT revoked_at IS NULL AND created_at = updated_at FROM refresh_tokens WHERE id = %s", first)  # fmt: skip
         with pytest.raises(psycopg.errors.CheckViolation):
             conn.execute("UPDATE refresh_tokens SET replaces_id = id WHERE id = %s", (second,))
         # Purging the older token keeps the newer one, its link cleared (SET NULL).
@@ -434,6 +441,48 @@ def test_restrict_refuses_deleting_an_assigned_role(any_v1_database: str) -> Non
         with pytest.raises((psycopg.errors.RestrictViolation, psycopg.errors.ForeignKeyViolation)):
             conn.execute("DELETE FROM roles WHERE id = %s", (role,))
         assert _one(conn, "SELECT count(*) FROM roles") == 1
+
+
+# Denormalised counters: columns whose change is not a change of the row's own data.
+COUNTERS = {"tracks": {"play_count", "like_count"}}
+
+
+def test_a_counter_update_leaves_updated_at_and_any_other_column_moves_it(any_v1_database: str) -> None:
+    with psycopg.connect(any_v1_database, autocommit=True) as conn:
+        user = _user(conn, "fay")
+        track = _one(conn, "INSERT INTO tracks (user_id, title, storage_key, format, file_size_bytes) VALUES (%s, 'T', 'k', 'mp3', 1) RETURNING id", user)  # fmt: skip
+        stamp = "SELECT updated_at FROM tracks WHERE id = %s"
+        first = _one(conn, stamp, track)
+        time.sleep(0.01)
+        conn.execute("UPDATE tracks SET like_count = like_count + 1, play_count = play_count + 2 WHERE id = %s", (track,))  # fmt: skip
+        assert _one(conn, stamp, track) == first
+        conn.execute("UPDATE tracks SET like_count = like_count - 1, title = 'T2' WHERE id = %s", (track,))
+        assert _one(conn, stamp, track) > first  # type: ignore[operator]
+        # The trigger's column list is every column but the counters and updated_at itself, so a
+        # column added to tracks later cannot be left out of it unnoticed.
+        listed = {
+            str(r[0])
+            for r in conn.execute(
+                "SELECT a.attname FROM pg_trigger t CROSS JOIN unnest(t.tgattr) AS k (attnum) "
+                "JOIN pg_attribute a ON a.attrelid = t.tgrelid AND a.attnum = k.attnum "
+                "WHERE t.tgname = 'trg_tracks_updated_at'"
+            )
+        }
+        columns = {
+            str(r[0])
+            for r in conn.execute(
+                "SELECT attname FROM pg_attribute WHERE attrelid = 'tracks'::regclass AND attnum > 0 AND NOT attisdropped"
+            )
+        }
+        assert listed == columns - COUNTERS["tracks"] - {"updated_at"}
+        # Every other updated_at trigger fires on any UPDATE.
+        narrowed = {
+            str(r[0])
+            for r in conn.execute(
+                "SELECT tgrelid::regclass::text FROM pg_trigger WHERE NOT tgisinternal AND cardinality(tgattr) > 0"
+            )
+        }
+        assert narrowed == set(COUNTERS)
 
 
 def test_updated_at_moves_on_update_and_created_at_does_not(any_v1_database: str) -> None:

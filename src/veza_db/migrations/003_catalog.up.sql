@@ -13,6 +13,14 @@
 --     added_by only refers to the user who added the entry (SET NULL, the entry survives).
 --   * tracks.play_count and like_count are denormalised counters (non_negative_bigint, NOT NULL
 --     DEFAULT 0) so catalogue pages need not count track_plays / track_likes.
+--   * trg_tracks_updated_at fires on an UPDATE OF any column but the two counters: updated_at
+--     says when the track itself was last changed, and a like or a play changes a count derived
+--     from other tables, not the track (as Rails' counter caches leave updated_at alone). A
+--     like/unlike then runs no trigger. Measured on the workload (quick data, PostgreSQL 18, 5
+--     rounds of 5 s, medians): 8,969 like/unlike transactions/s and 144.9 us of server CPU,
+--     against 8,447/s and 162.6 us with the trigger firing on every UPDATE, and Lab's 9,295/s
+--     and 143.6 us. A new column of tracks joins the list (a schema test holds the list to every
+--     column but play_count, like_count and updated_at).
 --   * A track may appear several times in one playlist, so there is no unique (playlist_id,
 --     track_id); the order is unique instead: uq_playlist_tracks_playlist_id_position on
 --     (playlist_id, position) WHERE deleted_at IS NULL. Unique indexes are checked row by row,
@@ -84,7 +92,9 @@ CREATE TABLE tracks (
 CREATE INDEX idx_tracks_user_id_created_at ON tracks (user_id, created_at DESC);
 
 CREATE TRIGGER trg_tracks_updated_at
-    BEFORE UPDATE ON tracks
+    BEFORE UPDATE OF id, user_id, title, artist_name, album, genre, description, duration_ms, storage_key, format,
+        file_size_bytes, bitrate_kbps, sample_rate_hz, cover_url, visibility, status, created_at, deleted_at
+    ON tracks
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
 COMMENT ON TABLE tracks IS
@@ -97,8 +107,8 @@ COMMENT ON COLUMN tracks.format IS 'Container/codec of the original upload.';
 COMMENT ON COLUMN tracks.file_size_bytes IS 'Size of the original upload in bytes.';
 COMMENT ON COLUMN tracks.visibility IS 'public: listed and playable by anyone; unlisted: playable by link; private: owner (and collaborators) only.';
 COMMENT ON COLUMN tracks.status IS 'Ingest state: uploading, processing (transcoding), ready (streamable), failed.';
-COMMENT ON COLUMN tracks.play_count IS 'Denormalised count of track_plays, maintained by the application.';
-COMMENT ON COLUMN tracks.like_count IS 'Denormalised count of track_likes, maintained by the application.';
+COMMENT ON COLUMN tracks.play_count IS 'Denormalised count of track_plays, maintained by the application; changing it does not move updated_at.';
+COMMENT ON COLUMN tracks.like_count IS 'Denormalised count of track_likes, maintained by the application; changing it does not move updated_at.';
 
 CREATE TABLE playlists (
     id uuid NOT NULL DEFAULT uuidv7(),
