@@ -19,11 +19,13 @@
 --     fails), and uq_refresh_tokens_replaces_id lets each token be exchanged once. A token is
 --     usable while revoked_at is NULL, expires_at is in the future and no token replaces it;
 --     presenting one that has a successor is reuse (the refresh's INSERT fails on the unique
---     key, or finds the successor through it): revoke the whole session. The old token is not
---     updated, so a rotation takes no row lock, fires no trigger and writes no second row
---     version, and two concurrent refreshes of one token cannot both succeed (the second waits
---     on the first's index entry, then conflicts), where a read-then-update needs the
---     application to lock. revoked_at is for explicit revocation (logout, reuse). Measured on
+--     key, or finds the successor through it): revoke the whole session. The API checks
+--     revoked_at and expires_at on the row it read; the INSERT only settles who exchanges it.
+--     The old token is not updated: a rotation writes no second row version and fires no
+--     trigger (the foreign key's check still takes a KEY SHARE lock on the old row), and two
+--     concurrent refreshes of one token cannot both succeed (the second waits on the first's
+--     index entry, then conflicts), where a read-then-update needs the application to lock
+--     the row first. revoked_at is for explicit revocation (logout, reuse). Measured on
 --     the workload (quick data, PostgreSQL 18, each rotation exchanging the client's current
 --     token; 5 rounds of 5 s, medians): 143.6 us of server CPU and 10,501 rotations/s, against
 --     194.3 us and 8,018/s for the same schema rotating by read, lock and update (the successor
@@ -132,7 +134,7 @@ CREATE TRIGGER trg_refresh_tokens_updated_at
 COMMENT ON TABLE refresh_tokens IS
     'Auth: rotating refresh tokens, stored as SHA-256 hashes only. Owned by the user and by the session (CASCADE); each use is exchanged once for a new token that names it (replaces_id, unique).';
 COMMENT ON COLUMN refresh_tokens.token_hash IS 'SHA-256 digest (32 bytes) of the opaque refresh token; the token itself is never stored.';
-COMMENT ON COLUMN refresh_tokens.revoked_at IS 'When the token was revoked explicitly (logout, reuse detection); NULL otherwise. A token that has been exchanged is not revoked: it has a successor.';
+COMMENT ON COLUMN refresh_tokens.revoked_at IS 'When the token was revoked (logout, reuse detection); NULL otherwise. Rotation does not set it: an exchanged token is known by its successor (replaces_id).';
 COMMENT ON COLUMN refresh_tokens.replaces_id IS 'Rotation link: the token this one was issued in exchange for; unique, so a token is exchanged once. Presenting a token that has a successor is reuse.';
 
 CREATE TABLE password_reset_tokens (
