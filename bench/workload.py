@@ -79,7 +79,7 @@ class Plan:
     clients: int = 2
 
 
-QUICK = Plan(labgen.QUICK, doomed=6_000, seconds=3, delete_seconds=2, rounds=2)
+QUICK = Plan(labgen.QUICK, doomed=12_000, seconds=3, delete_seconds=2, rounds=3)  # each side starts one round
 FULL = Plan(labgen.FULL, doomed=40_000, seconds=8, delete_seconds=4, rounds=4)
 SMALL = Plan(labgen.SMALL, doomed=40, seconds=1, delete_seconds=1, rounds=1)
 
