@@ -23,11 +23,11 @@ databases: each script must do the same logical work on both schemas. A timed ru
 side, repeated `rounds` times; each round starts with the next side (Lab, V1, V1-uuid4; then V1,
 V1-uuid4, Lab; ...), so that no side always runs first after the setup, and every run starts
 after a CHECKPOINT, with no earlier run's dirty buffers left to write out during it (the sides
-still follow each other in the same cycle). A run's figure is its median second after the first (the
-first warms this database's pages up again after the other databases' runs); a side's figure is
-the median of its rounds. Both measured on the full data: with Lab always first and no
-checkpoint, record_play read 0.83 of Lab in the benchmark and 0.92 to 0.98 in interleaved runs
-of the same databases.
+still follow each other in the same cycle). A run's figure is its median second after the first
+(the first warms this database's pages up again after the other databases' runs); a side's
+figure is the median of its rounds. Why, measured on the full data: with Lab always first and
+no checkpoint, record_play read 0.83 of Lab in the benchmark and 0.92 to 0.98 in interleaved
+runs of the same databases.
 Any failed transaction fails the benchmark, and so does a delete_user run whose transactions did
 not each delete a user of their own.
 """

@@ -10,9 +10,10 @@ Both COPYs use PostgreSQL's binary format: the source query casts every value to
 column's base type, and every such type has the same binary form on every major from 9.4 to 18
 (uuid, timestamptz, integer, bigint, text, bytea, jsonb, inet, boolean; a schema test holds V1
 to that list), so the source's send functions produce exactly what the target's receive
-functions read, across majors. A V1 column of another type (interval, an enum) would need the
-text format here. It spares both servers the text forms: at 1M plays the port went from 0.95 to 1.12 of
-psql's text-format copy of the same rows (docs/benchmarks.md).
+functions read, across majors. The binary format spares both servers the text forms: at 1M
+plays the port went from 0.95 to 1.12 of psql's text-format copy of the same rows
+(docs/benchmarks.md). A V1 column of another type (interval, an enum) would need the text
+format here.
 """
 
 from __future__ import annotations
